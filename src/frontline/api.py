@@ -86,7 +86,9 @@ def on_validation_error(request, exc: ValidationError):
         message = _PYDANTIC_MESSAGES.get(error.get("type", ""))
         details.setdefault(field, _(message) if message else _("取值不正确"))
     return api.create_response(
-        request, error_body("validation_error", _("输入有误，请检查标注的字段"), details), status=422
+        request,
+        error_body("validation_error", _("输入有误，请检查标注的字段"), details),
+        status=422,
     )
 
 
@@ -115,6 +117,17 @@ def on_unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
+        # A body that is not JSON is bad input like any other: 422 with the field named.
+        return api.create_response(
+            request,
+            error_body(
+                "validation_error",
+                _("输入有误，请检查标注的字段"),
+                {"body": _("请求体不是有效的 JSON")},
+            ),
+            status=422,
+        )
     return api.create_response(
         request, error_body(f"http_{exc.status_code}", exc.message), status=exc.status_code
     )

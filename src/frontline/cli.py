@@ -1,6 +1,6 @@
 """The `frontline` command: Django's management commands with dashed names.
 
-    frontline demo | serve | seed-demo | migrate | createsuperuser | …
+frontline demo | serve | seed-demo | migrate | createsuperuser | …
 """
 
 from __future__ import annotations

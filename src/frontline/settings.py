@@ -106,7 +106,10 @@ def _database(url: str) -> dict:
 
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'frontline.sqlite3'}"))}
+(VAR_DIR / "static").mkdir(exist_ok=True)
+DATABASES = {
+    "default": _database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'frontline.sqlite3'}"))
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -1,11 +1,9 @@
 """Core endpoints: me, regions (list, tree, locate), organizations, people, tokens."""
 
-from __future__ import annotations
-
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from frontline.core import services
@@ -82,9 +80,7 @@ def region_tree(request, root: str | None = None, depth: int = 2):
     else:
         paths = scope_paths(request.user)
         roots = list(
-            visible.filter(parent__isnull=True)
-            if paths is None
-            else visible.filter(path__in=paths)
+            visible.filter(parent__isnull=True) if paths is None else visible.filter(path__in=paths)
         )
     if not roots:
         return []
@@ -115,7 +111,7 @@ def locate_region(request, lon: float, lat: float):
             _("该位置不在任何已知区划内"), details={"lon": _("请检查坐标系（应为 WGS-84）")}
         )
     region = get_object_or_404(Region.objects.visible_to(request.user), pk=region_id)
-    path = list(region.ancestors().visible_to(request.user)) + [region]
+    path = [*region.ancestors().visible_to(request.user), region]
     return {"region": region, "path": path}
 
 
@@ -159,7 +155,9 @@ def _visible_organization(request, organization_id: int | None) -> Organization 
 def _region_for_input(request, code: str) -> Region:
     region = Region.objects.visible_to(request.user).filter(code=code).first()
     if region is None:
-        raise InvalidInput(_("区划不存在"), details={"region_code": _("区划不存在或不在管辖范围内")})
+        raise InvalidInput(
+            _("区划不存在"), details={"region_code": _("区划不存在或不在管辖范围内")}
+        )
     return region
 
 
@@ -176,7 +174,7 @@ def create_organization(request, payload: OrganizationIn):
         lon=payload.lon,
         lat=payload.lat,
     )
-    return 201, organization
+    return Status(201, organization)
 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut, summary="修改单位")
@@ -218,7 +216,7 @@ def create_person(request, payload: PersonIn):
         office_phone=payload.office_phone,
         id_number=payload.id_number,
     )
-    return 201, get_object_or_404(_people(request), pk=person.pk)
+    return Status(201, get_object_or_404(_people(request), pk=person.pk))
 
 
 @router.patch("/people/{person_id}", response=PersonOut, summary="修改人员")
@@ -266,11 +264,11 @@ def create_token(request, payload: TokenIn):
     record, token = services.issue_token(
         actor=request.user, assignment=assignment, name=payload.name, expires_at=payload.expires_at
     )
-    return 201, {**TokenOut.from_orm(record).dict(), "token": token}
+    return Status(201, {**TokenOut.from_orm(record).dict(), "token": token})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="撤销令牌")
 def delete_token(request, token_id: int):
     token = get_object_or_404(ApiToken.objects.filter(assignment__user=request.user), pk=token_id)
     services.revoke_token(actor=request.user, token=token)
-    return 204, None
+    return Status(204, None)

@@ -83,3 +83,8 @@ def mask_name(value: str | None) -> str:
         return ""
     text = value.strip()
     return text[0] + "*" * max(len(text) - 1, 1)
+
+
+def audit_mask(value: str) -> str:
+    """What the change log keeps of an encrypted field: that it changed, not to what."""
+    return "[加密]" if value not in (None, "", "None") else ""

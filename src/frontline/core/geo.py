@@ -47,8 +47,10 @@ def parse_boundary(geojson: dict):
 
 def boundary_summary(geojson: dict) -> BoundarySummary:
     geometry = parse_boundary(geojson)
-    point = geometry.representative_point() if not geometry.centroid.within(geometry) else (
-        geometry.centroid
+    point = (
+        geometry.representative_point()
+        if not geometry.centroid.within(geometry)
+        else (geometry.centroid)
     )
     return BoundarySummary(centroid=(point.x, point.y), bbox=tuple(geometry.bounds))
 

@@ -116,6 +116,7 @@ class OrganizationFilter(FilterSchema):
 
     def filter_region(self, value):
         return region_subtree_q(value)
+
     q: Annotated[str | None, FilterLookup("name__icontains")] = Field(None, description="名称包含")
 
 
@@ -161,6 +162,7 @@ class PersonFilter(FilterSchema):
 
     def filter_region(self, value):
         return region_subtree_q(value)
+
     q: Annotated[str | None, FilterLookup(["name__icontains", "mobile_tail"])] = Field(
         None, description="姓名包含或手机尾号"
     )

@@ -152,8 +152,14 @@ def create_region(
             region.save()
     except IntegrityError:
         raise InvalidInput(_("区划代码已存在"), details={"code": _("代码重复")}) from None
-    invalidate_locator()
+    _regions_changed()
     return region
+
+
+def _regions_changed() -> None:
+    # Now for this connection, and again after commit for everyone else.
+    invalidate_locator()
+    transaction.on_commit(invalidate_locator)
 
 
 def _apply_boundary(region: Region, boundary: dict | None) -> None:
@@ -179,7 +185,7 @@ def update_region(
     if boundary is not None:
         _apply_boundary(region, boundary)
     region.save()
-    invalidate_locator()
+    _regions_changed()
     return region
 
 
@@ -200,7 +206,7 @@ def move_region(*, actor, region: Region, new_parent: Region) -> Region:
             node.parent = new_parent
         node.save(update_fields=["path", "depth", "parent", "updated_at"])
     region.refresh_from_db()
-    invalidate_locator()
+    _regions_changed()
     return region
 
 
@@ -235,9 +241,7 @@ def create_organization(
         with transaction.atomic():
             organization.save()
     except IntegrityError:
-        raise InvalidInput(
-            _("同一区划内已有同名单位"), details={"name": _("名称重复")}
-        ) from None
+        raise InvalidInput(_("同一区划内已有同名单位"), details={"name": _("名称重复")}) from None
     return organization
 
 
@@ -258,19 +262,23 @@ def update_organization(*, actor, organization: Organization, **changes) -> Orga
         with transaction.atomic():
             organization.save()
     except IntegrityError:
-        raise InvalidInput(
-            _("同一区划内已有同名单位"), details={"name": _("名称重复")}
-        ) from None
+        raise InvalidInput(_("同一区划内已有同名单位"), details={"name": _("名称重复")}) from None
     return organization
 
 
 def _check_organization_region(organization: Organization | None, region: Region) -> None:
-    if organization is not None and not region.path.startswith(organization.region.path):
-        if not organization.region.path.startswith(region.path):
-            raise InvalidInput(
-                _("人员所属区划与单位不一致"),
-                details={"region": _("应在单位所属区划之内")},
-            )
+    """A person sits in the subtree of their organization, or above it (a county officer
+    attached to a township station)."""
+    if organization is None:
+        return
+    related = region.path.startswith(organization.region.path) or (
+        organization.region.path.startswith(region.path)
+    )
+    if not related:
+        raise InvalidInput(
+            _("人员所属区划与单位不一致"),
+            details={"region": _("应在单位所属区划之内")},
+        )
 
 
 @transaction.atomic
@@ -302,7 +310,15 @@ def create_person(
     return person
 
 
-PERSON_FIELDS = {"name", "organization", "region", "position", "mobile", "office_phone", "id_number"}
+PERSON_FIELDS = {
+    "name",
+    "organization",
+    "region",
+    "position",
+    "mobile",
+    "office_phone",
+    "id_number",
+}
 
 
 @transaction.atomic
@@ -460,6 +476,9 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     _account_event(
-        actor=actor, user=token.assignment.user, kind="token_revoked", data={"token": token.key_prefix}
+        actor=actor,
+        user=token.assignment.user,
+        kind="token_revoked",
+        data={"token": token.key_prefix},
     )
     return token

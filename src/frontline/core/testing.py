@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from frontline.core import services
-from frontline.core.models import Organization, OrganizationKind, Person, Region, RegionLevel
+from frontline.core.models import OrganizationKind, Person, Region, RegionLevel
 from frontline.core.roles import Role
 
 User = get_user_model()
@@ -50,21 +50,27 @@ def make_region(code: str, level: str, parent: Region | None = None, name: str |
     )
 
 
-def make_organization(region: Region, kind: str = OrganizationKind.STATION, name: str | None = None):
+def make_organization(
+    region: Region, kind: str = OrganizationKind.STATION, name: str | None = None
+):
     return services.create_organization(
         actor=None, name=name or f"单位{next(_serial)}", kind=kind, region=region
     )
 
 
 def make_person(region: Region, name: str | None = None, **kw) -> Person:
-    return services.create_person(actor=None, name=name or f"人员{next(_serial)}", region=region, **kw)
+    return services.create_person(
+        actor=None, name=name or f"人员{next(_serial)}", region=region, **kw
+    )
 
 
 def make_user(role: str | None, region: Region | None, username: str | None = None):
     person = make_person(region) if region is not None else None
     username = username or f"user{next(_serial)}"
     if person is not None:
-        user = services.create_account(actor=None, person=person, username=username, password=PASSWORD)
+        user = services.create_account(
+            actor=None, person=person, username=username, password=PASSWORD
+        )
     else:
         user = User.objects.create_user(username=username, password=PASSWORD)
     if role is not None and region is not None:
@@ -102,21 +108,40 @@ class World:
 
 
 def build_world() -> World:
-    county = make_region("330603", RegionLevel.COUNTY, name="柯桥区", boundary=square(120.40, 30.00, 0.2))
+    county = make_region(
+        "330603", RegionLevel.COUNTY, name="柯桥区", boundary=square(120.40, 30.00, 0.2)
+    )
     township = make_region(
-        "330603001", RegionLevel.TOWNSHIP, county, name="柯岩街道", boundary=square(120.40, 30.00, 0.1)
+        "330603001",
+        RegionLevel.TOWNSHIP,
+        county,
+        name="柯岩街道",
+        boundary=square(120.40, 30.00, 0.1),
     )
     village = make_region(
-        "330603001001", RegionLevel.VILLAGE, township, name="州山村", boundary=square(120.40, 30.00, 0.05)
+        "330603001001",
+        RegionLevel.VILLAGE,
+        township,
+        name="州山村",
+        boundary=square(120.40, 30.00, 0.05),
     )
     grid = make_region(
-        "330603001001001", RegionLevel.GRID, village, name="州山村第一网格",
+        "330603001001001",
+        RegionLevel.GRID,
+        village,
+        name="州山村第一网格",
         boundary=square(120.40, 30.00, 0.02),
     )
     sibling_township = make_region(
-        "330603002", RegionLevel.TOWNSHIP, county, name="安昌街道", boundary=square(120.50, 30.00, 0.1)
+        "330603002",
+        RegionLevel.TOWNSHIP,
+        county,
+        name="安昌街道",
+        boundary=square(120.50, 30.00, 0.1),
     )
-    other_county = make_region("330602", RegionLevel.COUNTY, name="越城区", boundary=square(120.80, 30.00, 0.2))
+    other_county = make_region(
+        "330602", RegionLevel.COUNTY, name="越城区", boundary=square(120.80, 30.00, 0.2)
+    )
     return World(
         county=county,
         township=township,
@@ -141,7 +166,9 @@ def assert_queryset_matrix(manager, obj, world: World) -> None:
 
     for persona, user in world.personas().items():
         seen = manager.visible_to(user).filter(pk=obj.pk).exists()
-        assert seen == VISIBLE[persona], f"{persona} {'should' if VISIBLE[persona] else 'must not'} see {obj!r}"
+        assert seen == VISIBLE[persona], (
+            f"{persona} {'should' if VISIBLE[persona] else 'must not'} see {obj!r}"
+        )
     assert not manager.visible_to(AnonymousUser()).filter(pk=obj.pk).exists(), "anonymous sees it"
 
 
