@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from frontline.core import services
-from frontline.core.errors import InvalidInput
+from frontline.core.errors import DomainError, PermissionDenied
 from frontline.core.models import (
     Organization,
     OrganizationKind,
@@ -53,16 +53,20 @@ class ServiceForm(forms.Form):
     """A form whose save() runs a service; domain validation errors land on the fields."""
 
     def save(self):
+        """The service's result, or None when it refused the input (errors are on the form).
+        PermissionDenied passes through: the view answers it with a 403 page."""
         try:
             return self.run_service()
-        except InvalidInput as exc:
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
             self.add_service_errors(exc)
             return None
 
     def run_service(self):
         raise NotImplementedError
 
-    def add_service_errors(self, exc: InvalidInput) -> None:
+    def add_service_errors(self, exc: DomainError) -> None:
         if not exc.details:
             self.add_error(None, str(exc.message))
         for name, message in exc.details.items():

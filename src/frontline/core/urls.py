@@ -1,3 +1,34 @@
 from django.urls import path
 
-urlpatterns: list = []
+from frontline.core.views import account, organizations, pages, people, regions, tokens
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("focus/", pages.set_focus, name="set_focus"),
+    # Accounts
+    path("login/", account.LoginView.as_view(), name="login"),
+    path("logout/", account.LogoutView.as_view(), name="logout"),
+    path("password/", account.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        account.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    # Jurisdiction tree
+    path("regions/", regions.region_index, name="region_index"),
+    path("regions/<str:code>/", regions.region_detail, name="region_detail"),
+    # Organizations
+    path("organizations/", organizations.organization_list, name="organization_list"),
+    path("organizations/new/", organizations.organization_create, name="organization_create"),
+    path("organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"),
+    path("organizations/<int:pk>/edit/", organizations.organization_edit, name="organization_edit"),
+    # People
+    path("people/", people.person_list, name="person_list"),
+    path("people/new/", people.person_create, name="person_create"),
+    path("people/<int:pk>/", people.person_detail, name="person_detail"),
+    path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
+    path("people/<int:pk>/reveal/<str:field>/", people.person_reveal, name="person_reveal"),
+    # API tokens
+    path("tokens/", tokens.token_list, name="token_list"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+]
