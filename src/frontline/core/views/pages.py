@@ -19,13 +19,16 @@ from frontline.core.scoping import active_assignments, scope_paths
 @login_required
 def home(request):
     user = request.user
+    chart = people_chart(user)
     context = {
         "level_counts": region_counts(user),
         "organization_count": Organization.objects.visible_to(user).count(),
         "person_count": Person.objects.visible_to(user).count(),
         "account_count": account_count(user),
         "assignments": active_assignments(user),
-        "chart": people_chart(user),
+        "chart": chart,
+        # The same numbers as a table, for screen readers and for when scripts do not run.
+        "chart_rows": list(zip(chart["labels"], chart["values"], strict=True)) if chart else [],
     }
     return render(request, "core/home.html", context)
 
