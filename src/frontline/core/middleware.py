@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+from django.middleware.locale import LocaleMiddleware
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext_lazy as _
 
 from frontline.core import request_id
 from frontline.core.tokens import authenticate_bearer
@@ -55,3 +58,39 @@ class FocusRegionMiddleware(MiddlewareMixin):
         if path:
             user._frontline_focus_path = path
         return None
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """The platform speaks Chinese unless the user picked another language.
+
+    Station PCs often run browsers set to English; their Accept-Language must not switch a
+    Chinese workplace to English. The language switcher (cookie) is the only way to change.
+    """
+
+    def process_request(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        super().process_request(request)
+
+
+_PLAIN_API_ERRORS = {
+    404: ("not_found", _("对象不存在或不在您的管辖范围内")),
+    405: ("method_not_allowed", _("不支持该请求方法")),
+}
+
+
+class ApiErrorShapeMiddleware(MiddlewareMixin):
+    """Errors that Django answers before the API sees the request (an unknown path, a method
+    the path does not take) still leave in the API's `{"code", "message", "details"}` shape."""
+
+    def process_response(self, request, response):
+        if not request.path.startswith("/api/") or response.status_code not in _PLAIN_API_ERRORS:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        code, message = _PLAIN_API_ERRORS[response.status_code]
+        shaped = JsonResponse(
+            {"code": code, "message": str(message), "details": {}}, status=response.status_code
+        )
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

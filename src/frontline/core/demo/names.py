@@ -100,9 +100,10 @@ class UniqueNames:
 
     def place(self, suffix: str) -> str:
         for _ in range(200):
-            name = self.rng.choice(_PLACE_FIRST) + self.rng.choice(_PLACE_SECOND) + suffix
-            if self.claim(name):
-                return name
+            first, second = self.rng.choice(_PLACE_FIRST), self.rng.choice(_PLACE_SECOND)
+            # "江江社区" reads as a typo, not a place.
+            if first != second and self.claim(first + second + suffix):
+                return first + second + suffix
         # The pools hold thousands of pairs; only a province-sized county could get here.
         for serial in range(1, 10_000):
             name = f"{self.rng.choice(_PLACE_FIRST)}{serial}{suffix}"
@@ -112,9 +113,9 @@ class UniqueNames:
 
     def township(self, suffix: str) -> str:
         for _ in range(200):
-            name = self.rng.choice(_TOWNSHIP_FIRST) + self.rng.choice(_TOWNSHIP_SECOND) + suffix
-            if self.claim(name):
-                return name
+            first, second = self.rng.choice(_TOWNSHIP_FIRST), self.rng.choice(_TOWNSHIP_SECOND)
+            if first != second and self.claim(first + second + suffix):
+                return first + second + suffix
         return self.place(suffix)
 
 

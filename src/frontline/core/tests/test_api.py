@@ -276,3 +276,13 @@ def test_locate_outside_every_region(world):
     assert response.status_code == 422
     out_of_range = world.client_for(world.parent).get("/api/v1/regions/locate?lon=500&lat=20")
     assert out_of_range.status_code == 422
+
+
+def test_unknown_paths_and_methods_keep_the_error_shape(world):
+    client = world.client_for(world.same)
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    wrong_method = client.delete("/api/v1/me")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "method_not_allowed"

@@ -33,7 +33,7 @@ def search_people(people, query: str):
         return people.filter(name__icontains=query)
     candidates = people.filter(mobile_tail__endswith=digits[-TAIL:])
     if len(digits) > TAIL:
-        matching = [p.pk for p in candidates.only("pk", "mobile") if p.mobile.endswith(digits)]
+        matching = [p.pk for p in candidates.select_related(None).only("pk", "mobile") if p.mobile.endswith(digits)]
         candidates = people.filter(pk__in=matching)
     return candidates
 
