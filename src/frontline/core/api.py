@@ -4,15 +4,17 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from frontline.core import services
 from frontline.core.errors import InvalidInput
 from frontline.core.geo import get_locator
 from frontline.core.models import ApiToken, Organization, Person, Region, RoleAssignment
+from frontline.core.pagination import Pages
 from frontline.core.schemas import (
     LocateOut,
     MeOut,
+    ObjectId,
     OrganizationFilter,
     OrganizationIn,
     OrganizationOut,
@@ -65,7 +67,7 @@ def me(request):
 
 
 @router.get("/regions", response=list[RegionOut], summary="区划列表（可按层级、上级、名称筛选）")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_regions(request, filters: Query[RegionFilter]):
     return filters.filter(Region.objects.visible_to(request.user)).order_by("code")
 
@@ -129,21 +131,21 @@ def region_detail(request, code: str):
 
 
 @router.get("/organizations", response=list[OrganizationOut], summary="单位列表")
-@paginate(PageNumberPagination)
+@paginate(Pages)
 def list_organizations(request, filters: Query[OrganizationFilter]):
     queryset = Organization.objects.visible_to(request.user).select_related("region")
     return filters.filter(queryset).order_by("region__code", "name")
 
 
 @router.get("/organizations/{organization_id}", response=OrganizationOut, summary="单位详情")
-def organization_detail(request, organization_id: int):
+def organization_detail(request, organization_id: ObjectId):
     return get_object_or_404(
         Organization.objects.visible_to(request.user).select_related("region"),
         pk=organization_id,
     )
 
 
-def _visible_organization(request, organization_id: int | None) -> Organization | None:
+def _visible_organization(request, organization_id: ObjectId | None) -> Organization | None:
     if organization_id is None:
         return None
     organization = Organization.objects.visible_to(request.user).filter(pk=organization_id).first()
@@ -178,7 +180,7 @@ def create_organization(request, payload: OrganizationIn):
 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut, summary="修改单位")
-def update_organization(request, organization_id: int, payload: OrganizationPatch):
+def update_organization(request, organization_id: ObjectId, payload: OrganizationPatch):
     organization = get_object_or_404(
         Organization.objects.visible_to(request.user), pk=organization_id
     )
@@ -194,13 +196,13 @@ def _people(request):
 
 
 @router.get("/people", response=list[PersonOut], summary="人员列表（手机号脱敏）")
-@paginate(PageNumberPagination)
+@paginate(Pages)
 def list_people(request, filters: Query[PersonFilter]):
     return filters.filter(_people(request)).order_by("region__code", "name", "id")
 
 
 @router.get("/people/{person_id}", response=PersonOut, summary="人员详情（手机号脱敏）")
-def person_detail(request, person_id: int):
+def person_detail(request, person_id: ObjectId):
     return get_object_or_404(_people(request), pk=person_id)
 
 
@@ -220,7 +222,7 @@ def create_person(request, payload: PersonIn):
 
 
 @router.patch("/people/{person_id}", response=PersonOut, summary="修改人员")
-def update_person(request, person_id: int, payload: PersonPatch):
+def update_person(request, person_id: ObjectId, payload: PersonPatch):
     person = get_object_or_404(Person.objects.visible_to(request.user), pk=person_id)
     changes = payload.dict(exclude_unset=True)
     if "organization_id" in changes:
@@ -232,7 +234,7 @@ def update_person(request, person_id: int, payload: PersonPatch):
 @router.post(
     "/people/{person_id}/reveal", response=RevealOut, summary="查看敏感字段明文（记录访问日志）"
 )
-def reveal_person_field(request, person_id: int, payload: RevealIn):
+def reveal_person_field(request, person_id: ObjectId, payload: RevealIn):
     person = get_object_or_404(Person.objects.visible_to(request.user), pk=person_id)
     value = services.reveal_personal_field(
         actor=request.user,
@@ -268,7 +270,7 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="撤销令牌")
-def delete_token(request, token_id: int):
+def delete_token(request, token_id: ObjectId):
     token = get_object_or_404(ApiToken.objects.filter(assignment__user=request.user), pk=token_id)
     services.revoke_token(actor=request.user, token=token)
     return Status(204, None)

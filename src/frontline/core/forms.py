@@ -39,6 +39,11 @@ def regions_with(user, capability: str):
 
 
 class RegionChoiceField(forms.ModelChoiceField):
+    """Regions are chosen by code: the number people read on documents and in URLs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Region.objects.none(), to_field_name="code", **kwargs)
+
     def label_from_instance(self, obj: Region) -> str:
         indent = max(LEVEL_ORDER.index(RegionLevel(obj.level)) - _COUNTY, 0)
         return "\u3000" * indent + f"{obj.name}（{obj.code}）"
@@ -76,7 +81,7 @@ class ServiceForm(forms.Form):
 class OrganizationForm(ServiceForm):
     name = forms.CharField(label=_("名称"), max_length=120)
     kind = forms.ChoiceField(label=_("类型"), choices=OrganizationKind.choices)
-    region = RegionChoiceField(label=_("所属区划"), queryset=Region.objects.none())
+    region = RegionChoiceField(label=_("所属区划"))
     parent = OrganizationChoiceField(
         label=_("上级单位"), queryset=Organization.objects.none(), required=False
     )
@@ -92,7 +97,7 @@ class OrganizationForm(ServiceForm):
                 {
                     "name": instance.name,
                     "kind": instance.kind,
-                    "region": instance.region_id,
+                    "region": instance.region.code,
                     "parent": instance.parent_id,
                     "duty_phone": instance.duty_phone,
                     "address": instance.address,
@@ -123,7 +128,7 @@ class OrganizationForm(ServiceForm):
 
 class PersonForm(ServiceForm):
     name = forms.CharField(label=_("姓名"), max_length=50)
-    region = RegionChoiceField(label=_("所属区划"), queryset=Region.objects.none())
+    region = RegionChoiceField(label=_("所属区划"))
     organization = OrganizationChoiceField(
         label=_("单位"), queryset=Organization.objects.none(), required=False
     )
@@ -141,7 +146,7 @@ class PersonForm(ServiceForm):
                 "initial",
                 {
                     "name": instance.name,
-                    "region": instance.region_id,
+                    "region": instance.region.code,
                     "organization": instance.organization_id,
                     "position": instance.position,
                     "office_phone": instance.office_phone,

@@ -11,6 +11,10 @@ from frontline.core.roles import Role
 from frontline.core.scoping import subtree_q
 
 
+# Database ids: anything outside a 64-bit positive integer is bad input, not a server error.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 def region_subtree_q(code: str | None) -> Q:
     if not code:
         return Q()
@@ -94,7 +98,7 @@ class OrganizationIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     kind: OrganizationKind
     region_code: str = Field(min_length=6, max_length=15)
-    parent_id: int | None = None
+    parent_id: ObjectId | None = None
     duty_phone: str = Field("", max_length=32)
     address: str = Field("", max_length=200)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -140,7 +144,7 @@ class PersonOut(Schema):
 class PersonIn(Schema):
     name: str = Field(min_length=1, max_length=50)
     region_code: str = Field(min_length=6, max_length=15)
-    organization_id: int | None = None
+    organization_id: ObjectId | None = None
     position: str = Field("", max_length=60)
     mobile: str = Field("", max_length=20)
     office_phone: str = Field("", max_length=32)
@@ -149,7 +153,7 @@ class PersonIn(Schema):
 
 class PersonPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=50)
-    organization_id: int | None = None
+    organization_id: ObjectId | None = None
     position: str | None = Field(None, max_length=60)
     mobile: str | None = Field(None, max_length=20)
     office_phone: str | None = Field(None, max_length=32)
@@ -157,7 +161,7 @@ class PersonPatch(Schema):
 
 
 class PersonFilter(FilterSchema):
-    organization: Annotated[int | None, FilterLookup("organization_id")] = None
+    organization: Annotated[ObjectId | None, FilterLookup("organization_id")] = None
     region: str | None = Field(None, description="区划代码（含下级）")
 
     def filter_region(self, value):
@@ -196,7 +200,7 @@ class TokenOut(Schema):
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=100)
-    assignment_id: int
+    assignment_id: ObjectId
     expires_at: datetime | None = None
 
 

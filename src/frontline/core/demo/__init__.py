@@ -13,7 +13,7 @@ from frontline.core.demo.framework import (
 )
 
 # Importing the core generators registers them (regions 10, organizations 20, people 30).
-from frontline.core.demo import district, organizations, people  # noqa: E402, F401  isort: skip
+from frontline.core.demo import district, organizations, people  # noqa: F401  isort: skip
 
 __all__ = [
     "DEFAULT_SEED",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,27 +62,51 @@ class RegionPlan:
 # --- the pure plan -------------------------------------------------------------------------
 
 
-def plan_regions(scale: Scale, rng: random.Random, np_rng: np.random.Generator) -> RegionPlan:
+@dataclass
+class _Drawing:
+    """What every level of the plan needs: the frame, the random streams, and a progress
+    hook ticked once per township (the unit of work that takes time)."""
+
+    frame: Frame
+    rng: random.Random
+    np_rng: np.random.Generator
+    report: Callable[[int, int], None] | None
+    total_townships: int
+    townships_done: int = 0
+
+    def township_done(self) -> None:
+        self.townships_done += 1
+        if self.report is not None:
+            self.report(self.townships_done, self.total_townships)
+
+
+def plan_regions(
+    scale: Scale,
+    rng: random.Random,
+    np_rng: np.random.Generator,
+    report: Callable[[int, int], None] | None = None,
+) -> RegionPlan:
     """The whole tree for a scale: a county (district), a city of ten counties, or a province
     of ten such cities. Areas grow with the number of counties, so every county is about the
     same size whatever the scale."""
     counties = max(scale.cities, 1) * scale.counties_per_city
     radius = _COUNTY_RADIUS_KM * math.sqrt(counties)
+    centre = {0: _KEQIAO_CENTRE, 1: (120.58, 29.85)}.get(scale.cities, (120.15, 29.25))
+    frame = Frame(*centre)
+    drawing = _Drawing(frame, rng, np_rng, report, counties * TOWNSHIPS_PER_COUNTY)
+    outline = noisy_outline(frame, radius, np_rng)
     if scale.cities == 0:
-        frame = Frame(*_KEQIAO_CENTRE)
-        root = RegionPlan(HOME_COUNTY, "柯桥区", RegionLevel.COUNTY, noisy_outline(frame, radius, np_rng))
-        _plan_county(root, frame, rng, np_rng)
+        root = RegionPlan(HOME_COUNTY, "柯桥区", RegionLevel.COUNTY, outline)
+        _plan_county(root, drawing)
     elif scale.cities == 1:
-        frame = Frame(120.58, 29.85)
-        root = RegionPlan("330600", "绍兴市", RegionLevel.CITY, noisy_outline(frame, radius, np_rng))
-        _plan_city(root, SHAOXING_COUNTIES, frame, rng, np_rng)
+        root = RegionPlan("330600", "绍兴市", RegionLevel.CITY, outline)
+        _plan_city(root, SHAOXING_COUNTIES[: scale.counties_per_city], drawing)
     else:
-        frame = Frame(120.15, 29.25)
-        root = RegionPlan("330000", "浙江省", RegionLevel.PROVINCE, noisy_outline(frame, radius, np_rng))
-        cells = _north_to_south(partition(root.polygon, scale.cities, np_rng, frame))
+        root = RegionPlan("330000", "浙江省", RegionLevel.PROVINCE, outline)
+        cells = _north_to_south(partition(outline, scale.cities, np_rng, frame))
         for (code, name), cell in zip(ZHEJIANG_CITIES, cells, strict=False):
             city = RegionPlan(code, name, RegionLevel.CITY, cell)
-            _plan_city(city, _county_codes(code, scale.counties_per_city), frame, rng, np_rng)
+            _plan_city(city, _county_codes(code, scale.counties_per_city), drawing)
             root.children.append(city)
     _sum_population(root)
     return root
@@ -99,11 +124,11 @@ def _county_codes(city_code: str, count: int) -> list[tuple[str, str]]:
     return [(code, county_name_for(code, index)) for index, code in enumerate(codes)]
 
 
-def _plan_city(city: RegionPlan, counties, frame: Frame, rng, np_rng) -> None:
-    cells = _north_to_south(partition(city.polygon, len(counties), np_rng, frame))
-    for (code, name), cell in zip(counties, cells, strict=True):
+def _plan_city(city: RegionPlan, counties, drawing: _Drawing) -> None:
+    cells = partition(city.polygon, len(counties), drawing.np_rng, drawing.frame)
+    for (code, name), cell in zip(counties, _north_to_south(cells), strict=True):
         county = RegionPlan(code, name, RegionLevel.COUNTY, cell)
-        _plan_county(county, frame, rng, np_rng)
+        _plan_county(county, drawing)
         city.children.append(county)
 
 
@@ -121,29 +146,30 @@ def _township_names(county: RegionPlan, names: UniqueNames) -> list[tuple[str, s
     else:
         streets = [names.township("街道") for _ in range(STREETS_PER_GENERATED_COUNTY)]
         towns = [
-            names.township("镇")
-            for _ in range(TOWNSHIPS_PER_COUNTY - STREETS_PER_GENERATED_COUNTY)
+            names.township("镇") for _ in range(TOWNSHIPS_PER_COUNTY - STREETS_PER_GENERATED_COUNTY)
         ]
     rows = [(f"{index + 1:03d}", name, "street") for index, name in enumerate(streets)]
     rows += [(f"{index + 101:03d}", name, "town") for index, name in enumerate(towns)]
     return rows
 
 
-def _plan_county(county: RegionPlan, frame: Frame, rng: random.Random, np_rng) -> None:
-    names = UniqueNames(rng)
+def _plan_county(county: RegionPlan, drawing: _Drawing) -> None:
+    names = UniqueNames(drawing.rng)
     townships = _township_names(county, names)
     # Towns lie in the hilly south of Keqiao, streets on the northern plain.
-    cells = _north_to_south(partition(county.polygon, len(townships), np_rng, frame))
-    for (suffix, name, kind), cell in zip(townships, cells, strict=True):
+    cells = partition(county.polygon, len(townships), drawing.np_rng, drawing.frame)
+    for (suffix, name, kind), cell in zip(townships, _north_to_south(cells), strict=True):
         township = RegionPlan(county.code + suffix, name, RegionLevel.TOWNSHIP, cell, kind=kind)
-        _plan_township(township, frame, rng, np_rng, names)
+        _plan_township(township, drawing, names)
         county.children.append(township)
+        drawing.township_done()
 
 
-def _plan_township(township: RegionPlan, frame: Frame, rng, np_rng, names: UniqueNames) -> None:
+def _plan_township(township: RegionPlan, drawing: _Drawing, names: UniqueNames) -> None:
+    rng = drawing.rng
     count = rng.randint(*VILLAGES_PER_TOWNSHIP)
     communities = max(1, round(count * COMMUNITY_SHARE[township.kind]))
-    cells = partition(township.polygon, count, np_rng, frame)
+    cells = partition(township.polygon, count, drawing.np_rng, drawing.frame)
     # Communities are the built-up core: give them the cells nearest the township's middle.
     middle = township.polygon.centroid
     cells.sort(key=lambda cell: (round(cell.centroid.distance(middle), 9), cell.centroid.x))
@@ -158,7 +184,7 @@ def _plan_township(township: RegionPlan, frame: Frame, rng, np_rng, names: Uniqu
             cell,
             kind=kind,
         )
-        _plan_village(village, frame, rng, np_rng)
+        _plan_village(village, drawing)
         township.children.append(village)
 
 
@@ -171,9 +197,10 @@ def _village_name(kind: str, names: UniqueNames, real_names: list[str]) -> str:
     return names.place(suffix)
 
 
-def _plan_village(village: RegionPlan, frame: Frame, rng: random.Random, np_rng) -> None:
+def _plan_village(village: RegionPlan, drawing: _Drawing) -> None:
+    rng = drawing.rng
     count = rng.randint(*GRIDS_PER_VILLAGE)
-    cells = partition(village.polygon, count, np_rng, frame)
+    cells = partition(village.polygon, count, drawing.np_rng, drawing.frame)
     # Number grids west to east so "第1网格" sits at one end of the village, as drawn by hand.
     cells.sort(key=lambda cell: (round(cell.centroid.x, 6), round(cell.centroid.y, 6)))
     low, high = GRID_POPULATION[village.kind]
@@ -241,7 +268,10 @@ def write_regions(root: RegionPlan, ctx: DemoContext) -> dict[str, Region]:
 
 
 def generate_regions(ctx: DemoContext) -> None:
-    root = plan_regions(ctx.scale, ctx.rng, ctx.np_rng)
+    def planned(done: int, total: int) -> None:
+        ctx.report(done, total, label="绘制乡镇、村社区和网格边界")
+
+    root = plan_regions(ctx.scale, ctx.rng, ctx.np_rng, report=planned)
     regions = write_regions(root, ctx)
     ctx.state["region_plan"] = root
     ctx.state["regions"] = regions

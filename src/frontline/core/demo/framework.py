@@ -29,6 +29,8 @@ import numpy as np
 from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
 
+# Re-exported: `frontline demo` imports it from here; `frontline.core.demo` is its home.
+from frontline.core.demo.accounts import demo_accounts  # noqa: F401
 from frontline.core.geo import invalidate_locator
 from frontline.core.models import DemoDataset, Region
 
@@ -70,13 +72,17 @@ class DemoContext:
     counts: Counter
     step_label: str = ""
     progress: ProgressFn | None = None
+    last_total: int = 0
 
     def count(self, key: str, amount: int = 1) -> None:
         self.counts[key] += amount
 
-    def report(self, done: int, total: int) -> None:
+    def report(self, done: int, total: int, label: str | None = None) -> None:
+        """Progress of the step (or of a named phase of it, shown as its own bar)."""
+        if label is None:
+            self.last_total = total
         if self.progress is not None:
-            self.progress(self.step_label, done, total)
+            self.progress(label or self.step_label, done, total)
 
 
 GenerateFn = Callable[[DemoContext], None]
@@ -114,6 +120,13 @@ def stream_seed(seed: int, name: str) -> list[int]:
 def make_rngs(seed: int, name: str) -> tuple[random.Random, np.random.Generator]:
     entropy = stream_seed(seed, name)
     return random.Random(f"{entropy[0]}:{entropy[1]}"), np.random.default_rng(entropy)
+
+
+def _forget_caches() -> None:
+    from frontline.core.context_processors import forget_demo_flag
+
+    invalidate_locator()
+    forget_demo_flag()  # the 演示数据 banner shows at once, not after the flag's minute
 
 
 def check_empty() -> None:
@@ -165,11 +178,11 @@ def run_seed(
             )
             ctx.report(0, 1)
             step.generate_fn(ctx)
-            ctx.report(1, 1)
+            ctx.report(ctx.last_total or 1, ctx.last_total or 1)
         summary = dict(sorted(counts.items()))
         dataset = DemoDataset.objects.create(scale=scale, seed=seed, summary=summary)
-        transaction.on_commit(invalidate_locator)
+        transaction.on_commit(_forget_caches)
     # Also now: when an outer transaction (a test) holds ours, on_commit waits for it, but
     # this connection already sees the new regions.
-    invalidate_locator()
+    _forget_caches()
     return SeedResult(dataset=dataset, counts=summary, seconds=time.perf_counter() - started)

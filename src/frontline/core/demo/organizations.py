@@ -85,10 +85,10 @@ def _county_orgs(
     directory: OrgDirectory, county: Region, city_name: str, rng: random.Random
 ) -> CountyOrgs:
     add = directory.add
-    bureau = add(0, _org(rng, f"{city_name}{county.name}应急管理局", OrganizationKind.BUREAU, county))
-    brigade = add(
-        0, _org(rng, f"{county.name}消防救援大队", OrganizationKind.FIRE_BRIGADE, county)
+    bureau = add(
+        0, _org(rng, f"{city_name}{county.name}应急管理局", OrganizationKind.BUREAU, county)
     )
+    brigade = add(0, _org(rng, f"{county.name}消防救援大队", OrganizationKind.FIRE_BRIGADE, county))
     departments = [
         add(0, _org(rng, f"{county.name}{name}", OrganizationKind.DEPARTMENT, county))
         for name in _COUNTY_DEPARTMENTS
@@ -136,7 +136,9 @@ def _township_orgs(
     )
     squad = add(
         2,
-        _org(rng, f"{township.name}综合应急救援队", OrganizationKind.RESCUE_SQUAD, township, station),
+        _org(
+            rng, f"{township.name}综合应急救援队", OrganizationKind.RESCUE_SQUAD, township, station
+        ),
     )
     health = "社区卫生服务中心" if is_street else "卫生院"
     departments = [
@@ -277,6 +279,4 @@ def generate_organizations(ctx: DemoContext) -> None:
     ctx.state["organizations"] = directory
 
 
-register(
-    ORGANIZATIONS_STEP, order=20, generate_fn=generate_organizations, label="单位与救援力量"
-)
+register(ORGANIZATIONS_STEP, order=20, generate_fn=generate_organizations, label="单位与救援力量")

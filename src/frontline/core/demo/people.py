@@ -17,15 +17,17 @@ from django.contrib.auth.hashers import make_password
 from frontline.core.demo.accounts import DEMO_PASSWORD
 from frontline.core.demo.district import HOME_COUNTY, RegionPlan
 from frontline.core.demo.framework import DemoContext, register
-from frontline.core.demo.names import MobileNumbers, office_phone, person_name
+from frontline.core.demo.names import MobileNumbers, person_name
 from frontline.core.demo.organizations import CountyOrgs, OrgDirectory, TownshipOrgs
 from frontline.core.models import AccountEvent, Organization, Person, Region, RoleAssignment
 from frontline.core.roles import Role
 
 PEOPLE_STEP = "core.people"
 HOME_TOWNSHIP = HOME_COUNTY + "001"  # 柯岩街道
-_EXPERT_FIELDS = ["化工", "危险化学品", "消防", "建筑施工", "特种设备", "电气", "地质灾害", "水利防汛",
-                  "森林防火", "医疗救护", "燃气", "交通运输"]  # fmt: skip
+_EXPERT_FIELDS = [
+    "化工", "危险化学品", "消防", "建筑施工", "特种设备", "电气",
+    "地质灾害", "水利防汛", "森林防火", "医疗救护", "燃气", "交通运输",
+]  # fmt: skip
 _BUREAU_LEADERS = ["局长", "副局长", "副局长"]
 _BUREAU_STAFF = [
     "应急指挥中心主任",
@@ -101,9 +103,9 @@ class Staffing:
     def _username(self, role: str, scopes: list[Region], prefix: str) -> str:
         key = (role, scopes[0].code) if len(scopes) == 1 else None
         username = self.well_known.pop(key, None) if key else None
-        if username is None and role == Role.ENTERPRISE_OFFICER and not self.safety_taken:
-            if scopes[0].code.startswith(HOME_TOWNSHIP):
-                username, self.safety_taken = "safety", True
+        home_firm = role == Role.ENTERPRISE_OFFICER and scopes[0].code.startswith(HOME_TOWNSHIP)
+        if username is None and home_firm and not self.safety_taken:
+            username, self.safety_taken = "safety", True
         if username is None:
             serial = 1
             while f"{prefix}{scopes[0].code}{serial:02d}" in self.usernames:
@@ -144,7 +146,7 @@ def staff_county(staffing: Staffing, county: Region, orgs: CountyOrgs) -> None:
             login_prefix="x",
         )
     for team in orgs.social_teams:
-        staffing.members(team, county, "队长", rng.randint(9, 14))
+        staffing.members(team, county, "队长", rng.randint(8, 12))
 
 
 def staff_township(
@@ -161,9 +163,9 @@ def staff_township(
         staffing.add(orgs.station, township, position, role=Role.STATION_STAFF, login_prefix="s")
     for department in orgs.departments:
         staffing.add(department, township, "联络员", role=Role.LIAISON, login_prefix="d")
-    staffing.members(orgs.squad, township, "队长", rng.randint(8, 12))
+    staffing.members(orgs.squad, township, "队长", rng.randint(6, 10))
     if orgs.fulltime_fire_team is not None:
-        staffing.members(orgs.fulltime_fire_team, township, "队长", rng.randint(7, 10))
+        staffing.members(orgs.fulltime_fire_team, township, "队长", rng.randint(6, 9))
     for micro in orgs.micro_fire_stations:
         staffing.members(micro, micro.region, "站长", rng.randint(5, 6))
     if orgs.community_station is not None:
@@ -185,7 +187,7 @@ def staff_village(
 ) -> None:
     rng = staffing.rng
     secretary = "党委书记" if village.name.endswith("社区") else "党总支书记"
-    if rng.random() < 0.5:
+    if rng.random() < 0.6:  # one person holding both posts (一肩挑) is the common case
         staffing.add(committee, village, f"{secretary}、主任")
     else:
         staffing.add(committee, village, secretary)
@@ -202,12 +204,12 @@ def staff_village(
 
 
 def grid_groups(grids: list[Region], rng: random.Random, well_known: dict) -> list[list[Region]]:
-    """One grid worker looks after one to three neighbouring grids (2.2 on average). The
+    """One grid worker looks after one to three neighbouring grids (about 2.3 on average). The
     well-known `grid` account must hold exactly one grid, so its grid stands alone."""
     groups: list[list[Region]] = []
     index = 0
     while index < len(grids):
-        size = rng.choice([1, 2, 2, 3, 3])
+        size = rng.choice([1, 2, 2, 2, 3, 3, 3])
         if (Role.GRID_WORKER, grids[index].code) in well_known:
             size = 1
         groups.append(grids[index : index + size])
@@ -283,9 +285,7 @@ def write_people(staffing: Staffing, ctx: DemoContext) -> None:
         for role, scope in spec.grants
     ]
     RoleAssignment.objects.bulk_create(assignments, batch_size=500)
-    AccountEvent.objects.bulk_create(
-        _account_events(people, assignments, staffing), batch_size=500
-    )
+    AccountEvent.objects.bulk_create(_account_events(people, assignments, staffing), batch_size=500)
     ctx.report(total, total)
     ctx.count("people", len(people))
     ctx.count("accounts", len(users))

@@ -11,7 +11,9 @@ from frontline.core.processes import ProcessGroup, web_command
 def test_group_stops_everyone_when_one_child_exits():
     group = ProcessGroup(Console(quiet=True), stop_timeout=5)
     group.add("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
-    group.add("crasher", [sys.executable, "-c", "import time; time.sleep(0.5); raise SystemExit(3)"])
+    group.add(
+        "crasher", [sys.executable, "-c", "import time; time.sleep(0.5); raise SystemExit(3)"]
+    )
     started = time.monotonic()
     assert group.run() == 3
     assert time.monotonic() - started < 10

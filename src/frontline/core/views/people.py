@@ -33,7 +33,8 @@ def search_people(people, query: str):
         return people.filter(name__icontains=query)
     candidates = people.filter(mobile_tail__endswith=digits[-TAIL:])
     if len(digits) > TAIL:
-        matching = [p.pk for p in candidates.select_related(None).only("pk", "mobile") if p.mobile.endswith(digits)]
+        rows = candidates.select_related(None).only("pk", "mobile")
+        matching = [row.pk for row in rows if row.mobile.endswith(digits)]
         candidates = people.filter(pk__in=matching)
     return candidates
 
@@ -117,10 +118,13 @@ def _initial(request) -> dict:
     organization_id = request.GET.get("organization", "")
     if organization_id.isdigit():
         organization = (
-            Organization.objects.visible_to(request.user).filter(pk=organization_id).first()
+            Organization.objects.visible_to(request.user)
+            .select_related("region")
+            .filter(pk=organization_id)
+            .first()
         )
         if organization is not None:
-            initial = {"organization": organization.pk, "region": organization.region_id}
+            initial = {"organization": organization.pk, "region": organization.region.code}
     return initial
 
 

@@ -1,0 +1,111 @@
+"""One real browser walk through the shell: log in through the form, see only the scope.
+
+Runs Debian's Chromium through Playwright (never a downloaded browser). Set
+FRONTLINE_SCREENSHOT=/some/file.png to keep a picture of the home page.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from frontline.core.testing import PASSWORD, build_world, make_organization, make_person
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+# itself (building the world) are still plain synchronous calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Chromium not installed at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def log_in(browser, base_url: str, username: str, **context_options):
+    context = browser.new_context(locale="zh-CN", **context_options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{base_url}/people/")
+    assert "/login/" in page.url, "anonymous visitors are sent to the login page"
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/people/")
+    return page
+
+
+def table_text(page) -> str:
+    return page.inner_text("table.data-table")
+
+
+def test_each_persona_sees_only_its_scope(live_server, transactional_db, browser):
+    world = build_world()
+    organization = make_organization(world.grid, name="州山村微型消防站")
+    make_person(world.grid, name="网格张三", organization=organization, mobile="13812345678")
+    make_person(world.sibling_township, name="安昌李四", mobile="13900001111")
+    base = live_server.url
+
+    # The grid worker: its grid and nothing of the sibling township.
+    page = log_in(browser, base, "gridworker")
+    people = table_text(page)
+    assert "网格张三" in people and "138****5678" in people
+    assert "安昌李四" not in people and "13812345678" not in people
+    page.goto(f"{base}/regions/")
+    regions = table_text(page)
+    assert world.grid.name in regions and world.sibling_township.name not in regions
+    response = page.goto(f"{base}/regions/{world.sibling_township.code}/")
+    assert response.status == 404
+    assert "不在您的管辖范围内" in page.inner_text("main")
+    page.context.close()
+
+    # The county administrator: both townships, and people of both.
+    page = log_in(browser, base, "parent")
+    people = table_text(page)
+    assert "网格张三" in people and "安昌李四" in people
+    page.goto(f"{base}/regions/{world.county.code}/")
+    regions = table_text(page)
+    assert world.township.name in regions and world.sibling_township.name in regions
+    page.goto(f"{base}/")
+    page.wait_for_selector("#people-chart canvas")
+    assert "工作台" in page.inner_text("main")
+    screenshot = os.environ.get("FRONTLINE_SCREENSHOT")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
+    page.context.close()
+
+    # On a phone the navigation folds behind the menu button.
+    page = log_in(browser, base, "parent", viewport={"width": 375, "height": 740})
+    nav = page.locator("#site-nav")
+    assert not nav.is_visible(), "the navigation is folded away on a phone"
+    page.click("[data-menu-toggle]")
+    assert nav.is_visible()
+    assert page.get_attribute("[data-menu-toggle]", "aria-expanded") == "true"
+    page.click("#site-nav >> text=区划")
+    page.wait_for_url(f"{base}/regions/")
+    assert world.county.name in table_text(page)
+    page.context.close()
