@@ -10,7 +10,6 @@ from frontline.core.models import OrganizationKind, Region, RegionLevel
 from frontline.core.roles import Role
 from frontline.core.scoping import subtree_q
 
-
 # Database ids: anything outside a 64-bit positive integer is bad input, not a server error.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 

@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from frontline.core.views import account, organizations, pages, people, regions, tokens
+
+
+class ObjectIdConverter:
+    """Like <int:…> but no longer than a database id can be, so a 30-digit id in a URL is a
+    404 instead of an integer overflow in the database driver."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(ObjectIdConverter, "id")
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -20,15 +36,15 @@ urlpatterns = [
     # Organizations
     path("organizations/", organizations.organization_list, name="organization_list"),
     path("organizations/new/", organizations.organization_create, name="organization_create"),
-    path("organizations/<int:pk>/", organizations.organization_detail, name="organization_detail"),
-    path("organizations/<int:pk>/edit/", organizations.organization_edit, name="organization_edit"),
+    path("organizations/<id:pk>/", organizations.organization_detail, name="organization_detail"),
+    path("organizations/<id:pk>/edit/", organizations.organization_edit, name="organization_edit"),
     # People
     path("people/", people.person_list, name="person_list"),
     path("people/new/", people.person_create, name="person_create"),
-    path("people/<int:pk>/", people.person_detail, name="person_detail"),
-    path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
-    path("people/<int:pk>/reveal/<str:field>/", people.person_reveal, name="person_reveal"),
+    path("people/<id:pk>/", people.person_detail, name="person_detail"),
+    path("people/<id:pk>/edit/", people.person_edit, name="person_edit"),
+    path("people/<id:pk>/reveal/<str:field>/", people.person_reveal, name="person_reveal"),
     # API tokens
     path("tokens/", tokens.token_list, name="token_list"),
-    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("tokens/<id:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

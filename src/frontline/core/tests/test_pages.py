@@ -490,3 +490,9 @@ def test_not_found_page_is_chinese(world):
     response = world.client_for(world.sibling).get(f"/regions/{world.village.code}/")
     assert response.status_code == 404
     assert "不在您的管辖范围内" in response.content.decode()
+
+
+def test_overlong_ids_are_404_not_500(world):
+    client = world.client_for(world.parent)
+    assert client.get("/people/999999999999999999999999/").status_code == 404
+    assert client.get("/organizations/999999999999999999999999/").status_code == 404
