@@ -23,6 +23,7 @@ from frontline.core.demo import (
     DEMO_PASSWORD,
     SCALES,
     DemoDataExists,
+    SeedResult,
     demo_accounts,
     framework,
     register,
@@ -278,6 +279,28 @@ def test_refuses_to_seed_over_existing_regions(seeded):
     DemoDataset.objects.all().delete()  # rolled back with the test
     with pytest.raises(DemoDataExists, match="already holds regions"):
         run_seed("district", SEED)
+
+
+@pytest.mark.django_db
+def test_command_shows_progress_summary_and_accounts(seeded, monkeypatch):
+    from io import StringIO
+
+    from frontline.core.management.commands import seed_demo
+
+    def fake_run_seed(*, scale, seed, progress):
+        progress("行政区划与网格边界", 5, 10)
+        progress("行政区划与网格边界", 10, 10)
+        return SeedResult(DemoDataset(scale=scale, seed=seed), {"regions.grid": 1554}, 1.5)
+
+    monkeypatch.setattr(seed_demo, "run_seed", fake_run_seed)
+    out = StringIO()
+    call_command("seed_demo", "--scale", "city", "--seed", "7", stdout=out)
+    text = out.getvalue()
+    assert "种子 7" in text and "1,554" in text and "1.5 秒" in text
+    assert "county" in text and DEMO_PASSWORD in text
+    quiet = StringIO()
+    call_command("seed_demo", "--no-accounts", stdout=quiet)
+    assert "county" not in quiet.getvalue()
 
 
 def test_unknown_scale_is_rejected():

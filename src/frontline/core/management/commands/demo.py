@@ -46,10 +46,10 @@ class Command(BaseCommand):
                     % {"scale": dataset.scale, "seed": dataset.seed}
                 )
             return
-        call_command("seed_demo", scale=scale)
+        call_command("seed_demo", scale=scale, no_accounts=True)
 
     def _print_accounts(self, console: Console, host: str, port: int) -> None:
-        from frontline.core.demo.framework import demo_accounts
+        from frontline.core.demo import demo_accounts
 
         table = Table(title=_("演示账号（每个角色一个）"))
         for column in (_("角色"), _("用户名"), _("密码"), _("管辖范围")):

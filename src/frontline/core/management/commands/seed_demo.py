@@ -53,8 +53,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="随机种子（同一种子生成相同数据）"
         )
+        parser.add_argument(
+            "--no-accounts",
+            action="store_true",
+            help="不打印演示账号表（供 frontline demo 调用，它自己打印）",
+        )
 
-    def handle(self, *args, scale: str, seed: int, **options):
+    def handle(self, *args, scale: str, seed: int, no_accounts: bool = False, **options):
         console = Console(file=getattr(self.stdout, "_out", self.stdout), highlight=False)
         console.print(
             f"生成演示数据：规模 [bold]{scale}[/]（{SCALES[scale].description}），种子 {seed}"
@@ -65,7 +70,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         console.print(summary_table(result))
         console.print(f"用时 {result.seconds:.1f} 秒。")
-        console.print(accounts_table())
+        if not no_accounts:
+            console.print(accounts_table())
 
     def _seed_with_progress(self, console: Console, scale: str, seed: int) -> SeedResult:
         columns = (
