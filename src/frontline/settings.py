@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "auditlog",
+    "ninja",  # serves the OpenAPI page (Swagger UI) from local static files, not a CDN
     "frontline.core",
 ]
 

@@ -25,6 +25,8 @@ def web_command(*, host: str, port: int, workers: int = 1) -> list[str]:
         "--port",
         str(port),
         "--no-server-header",
+        "--lifespan",
+        "off",
         "--proxy-headers",
     ]
     if workers > 1:
