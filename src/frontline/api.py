@@ -9,6 +9,7 @@ import logging
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
@@ -45,31 +46,31 @@ def error_body(code: str, message, details=None) -> dict:
 
 # Chinese messages for the pydantic error types a client meets in practice.
 _PYDANTIC_MESSAGES = {
-    "missing": "此字段为必填项",
-    "string_too_short": "内容过短",
-    "string_too_long": "内容过长",
-    "string_type": "应为文本",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "float_parsing": "应为数字",
-    "float_type": "应为数字",
-    "bool_parsing": "应为是/否",
-    "greater_than_equal": "数值过小",
-    "less_than_equal": "数值过大",
-    "greater_than": "数值过小",
-    "less_than": "数值过大",
-    "enum": "不在可选值之内",
-    "literal_error": "不在可选值之内",
-    "datetime_parsing": "日期时间格式不正确（ISO 8601）",
-    "datetime_from_date_parsing": "日期时间格式不正确（ISO 8601）",
-    "date_parsing": "日期格式不正确",
-    "json_invalid": "请求体不是有效的 JSON",
-    "model_attributes_type": "请求体格式不正确",
-    "dict_type": "应为对象",
-    "list_type": "应为列表",
-    "string_pattern_mismatch": "格式不正确",
-    "value_error": "取值不正确",
-    "extra_forbidden": "不允许的字段",
+    "missing": N_("此字段为必填项"),
+    "string_too_short": N_("内容过短"),
+    "string_too_long": N_("内容过长"),
+    "string_type": N_("应为文本"),
+    "int_parsing": N_("应为整数"),
+    "int_type": N_("应为整数"),
+    "float_parsing": N_("应为数字"),
+    "float_type": N_("应为数字"),
+    "bool_parsing": N_("应为是/否"),
+    "greater_than_equal": N_("数值过小"),
+    "less_than_equal": N_("数值过大"),
+    "greater_than": N_("数值过小"),
+    "less_than": N_("数值过大"),
+    "enum": N_("不在可选值之内"),
+    "literal_error": N_("不在可选值之内"),
+    "datetime_parsing": N_("日期时间格式不正确（ISO 8601）"),
+    "datetime_from_date_parsing": N_("日期时间格式不正确（ISO 8601）"),
+    "date_parsing": N_("日期格式不正确"),
+    "json_invalid": N_("请求体不是有效的 JSON"),
+    "model_attributes_type": N_("请求体格式不正确"),
+    "dict_type": N_("应为对象"),
+    "list_type": N_("应为列表"),
+    "string_pattern_mismatch": N_("格式不正确"),
+    "value_error": N_("取值不正确"),
+    "extra_forbidden": N_("不允许的字段"),
 }
 
 

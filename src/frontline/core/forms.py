@@ -130,7 +130,7 @@ class PersonForm(ServiceForm):
     name = forms.CharField(label=_("姓名"), max_length=50)
     region = RegionChoiceField(label=_("所属区划"))
     organization = OrganizationChoiceField(
-        label=_("单位"), queryset=Organization.objects.none(), required=False
+        label=_("所属单位"), queryset=Organization.objects.none(), required=False
     )
     position = forms.CharField(label=_("职务"), max_length=60, required=False)
     mobile = forms.CharField(label=_("手机号"), max_length=20, required=False)

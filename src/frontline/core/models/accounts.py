@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from frontline.core.models.audit import EventBase
 from frontline.core.roles import Role
@@ -15,7 +16,7 @@ from frontline.core.scoping import ScopedQuerySet
 class RoleAssignment(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("账号"),
+        verbose_name=_("登录账号"),
         on_delete=models.CASCADE,
         related_name="role_assignments",
     )
@@ -37,8 +38,8 @@ class RoleAssignment(models.Model):
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("角色授权")
-        verbose_name_plural = _("角色授权")
+        verbose_name = pgettext_lazy("singular", "角色授权")
+        verbose_name_plural = pgettext_lazy("plural", "角色授权")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "role", "region"],
@@ -82,8 +83,8 @@ class ApiToken(models.Model):
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("接口令牌")
-        verbose_name_plural = _("接口令牌")
+        verbose_name = pgettext_lazy("singular", "接口令牌")
+        verbose_name_plural = pgettext_lazy("plural", "接口令牌")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"
@@ -103,5 +104,5 @@ class AccountEvent(EventBase):
     )
 
     class Meta(EventBase.Meta):
-        verbose_name = _("账号事件")
-        verbose_name_plural = _("账号事件")
+        verbose_name = pgettext_lazy("singular", "账号事件")
+        verbose_name_plural = pgettext_lazy("plural", "账号事件")

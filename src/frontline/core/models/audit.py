@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class EventBase(models.Model):
@@ -53,8 +54,8 @@ class SensitiveAccess(models.Model):
     remote_addr = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("敏感信息查看记录")
-        verbose_name_plural = _("敏感信息查看记录")
+        verbose_name = pgettext_lazy("singular", "敏感信息查看记录")
+        verbose_name_plural = pgettext_lazy("plural", "敏感信息查看记录")
         ordering = ["-at"]
 
     def __str__(self) -> str:

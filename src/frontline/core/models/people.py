@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from frontline.core.crypto import EncryptedTextField, mask_id_number, mask_phone
 from frontline.core.scoping import ScopedQuerySet
@@ -50,8 +51,8 @@ class Organization(models.Model):
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("单位")
-        verbose_name_plural = _("单位")
+        verbose_name = pgettext_lazy("singular", "单位")
+        verbose_name_plural = pgettext_lazy("plural", "单位")
         ordering = ["region__code", "name"]
         constraints = [
             models.UniqueConstraint(fields=["region", "name"], name="organization_name_per_region")
@@ -65,7 +66,7 @@ class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
     organization = models.ForeignKey(
         Organization,
-        verbose_name=_("单位"),
+        verbose_name=_("所属单位"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -97,8 +98,8 @@ class Person(models.Model):
     SENSITIVE_FIELDS = {"mobile": mask_phone, "id_number": mask_id_number}
 
     class Meta:
-        verbose_name = _("人员")
-        verbose_name_plural = _("人员")
+        verbose_name = pgettext_lazy("singular", "人员")
+        verbose_name_plural = pgettext_lazy("plural", "人员")
         ordering = ["region__code", "name", "id"]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from frontline.core.scoping import ScopedQuerySet
 
@@ -65,8 +66,8 @@ class Region(models.Model):
     objects = RegionQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("行政区划")
-        verbose_name_plural = _("行政区划")
+        verbose_name = pgettext_lazy("singular", "行政区划")
+        verbose_name_plural = pgettext_lazy("plural", "行政区划")
         ordering = ["code"]
         indexes = [models.Index(fields=["level", "code"])]
 
@@ -96,8 +97,8 @@ class DemoDataset(models.Model):
     summary = models.JSONField(_("数量"), default=dict)
 
     class Meta:
-        verbose_name = _("演示数据集")
-        verbose_name_plural = _("演示数据集")
+        verbose_name = pgettext_lazy("singular", "演示数据集")
+        verbose_name_plural = pgettext_lazy("plural", "演示数据集")
 
     def __str__(self) -> str:
         return f"{self.scale} / {self.seed}"

@@ -130,7 +130,8 @@ def test_parser_reads_multiline_plural_and_context(tmp_path):
     po = tmp_path / "x.po"
     po.write_text(
         'msgid ""\nmsgstr ""\n"Language: en\\n"\n\n'
-        '#, fuzzy, python-format\nmsgid ""\n"第一行"\n"第二行 \\"%(n)s\\""\nmsgstr "A \\"%(n)s\\""\n\n'
+        '#, fuzzy, python-format\nmsgid ""\n"第一行"\n"第二行 \\"%(n)s\\""\n'
+        'msgstr "A \\"%(n)s\\""\n\n'
         'msgctxt "菜单"\nmsgid "%(n)d 项"\nmsgid_plural "%(n)d 项"\n'
         'msgstr[0] "%(n)d item"\nmsgstr[1] ""\n"%(n)d items"\n\n'
         '#~ msgid "旧"\n#~ msgstr "old"\n',
@@ -148,9 +149,7 @@ def test_header_declares_english_and_its_plural_forms(catalogue):
     header = catalogue[0]
     assert header.msgid == "" and header.msgctxt is None, "the .po must start with its header"
     assert "fuzzy" not in header.flags, "the header is still marked fuzzy"
-    fields = dict(
-        line.split(":", 1) for line in header.msgstr[0].splitlines() if ":" in line
-    )
+    fields = dict(line.split(":", 1) for line in header.msgstr[0].splitlines() if ":" in line)
     assert fields.get("Language", "").strip() == "en"
     assert "charset=UTF-8" in fields.get("Content-Type", "")
     assert fields.get("Plural-Forms", "").strip() == "nplurals=2; plural=(n != 1);"
@@ -333,3 +332,13 @@ def test_api_errors_follow_the_language_cookie(db, client, catalogue):
     assert body["code"] == chinese.json()["code"]
     assert body["message"] == english(catalogue, chinese.json()["message"])
     assert not CJK.search(body["message"]), body
+
+
+def test_api_field_messages_follow_the_language(client, db, django_user_model):
+    user = django_user_model.objects.create_user("english", password="x" * 12)
+    client.force_login(user)
+    client.cookies["django_language"] = "en"
+    response = client.post("/api/v1/people", data="{}", content_type="application/json")
+    assert response.status_code == 422
+    details = response.json()["details"]
+    assert details["name"] == "This field is required"
