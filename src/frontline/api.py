@@ -129,6 +129,12 @@ def on_http_error(request, exc: HttpError):
             ),
             status=422,
         )
+    if exc.status_code == 403 and "CSRF" in str(exc.message):
+        return api.create_response(
+            request,
+            error_body("csrf_failed", _("安全校验失败，请刷新页面后重试（缺少 CSRF 令牌）")),
+            status=403,
+        )
     return api.create_response(
         request, error_body(f"http_{exc.status_code}", exc.message), status=exc.status_code
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils.deprecation import MiddlewareMixin
@@ -40,10 +41,11 @@ class BearerTokenMiddleware(MiddlewareMixin):
         if not header.startswith("Bearer "):
             return None
         request._bearer_presented = True
+        # A cross-site page cannot set this header, so CSRF does not apply; and a request that
+        # presents a token is judged by the token alone, never by a session cookie beside it.
+        request._dont_enforce_csrf_checks = True
         user = authenticate_bearer(header[len("Bearer ") :].strip())
-        if user is not None:
-            request.user = user
-            request._dont_enforce_csrf_checks = True
+        request.user = user if user is not None else AnonymousUser()
         return None
 
 

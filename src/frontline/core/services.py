@@ -6,6 +6,7 @@ an audit entry (the generic change log records every model save).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -21,6 +22,7 @@ from frontline.core.models import (
     AccountEvent,
     ApiToken,
     Organization,
+    OrganizationKind,
     Person,
     Region,
     RegionLevel,
@@ -44,30 +46,66 @@ def require(actor, capability: str, region: Region | None) -> None:
         raise PermissionDenied(_("您没有此操作的权限"))
 
 
+class Cleaner:
+    """Checks every field of one input and reports all problems at once, so a form shows
+    each wrong field on the first submit instead of one error per round trip."""
+
+    def __init__(self) -> None:
+        self.details: dict[str, str] = {}
+
+    def fail(self, field: str, message) -> None:
+        self.details.setdefault(field, str(message))
+
+    def text(self, value: str | None, field: str, *, required: bool, max_length: int) -> str:
+        text = (value or "").strip()
+        if required and not text:
+            self.fail(field, _("此字段为必填项"))
+        elif len(text) > max_length:
+            self.fail(field, _("最多 %(n)d 个字符") % {"n": max_length})
+        return text
+
+    def mobile(self, value: str | None, field: str = "mobile") -> str:
+        text = "".join(ch for ch in (value or "") if ch not in " -")
+        if text.startswith("+86"):
+            text = text[3:]
+        elif text.startswith("86") and len(text) == 13:
+            text = text[2:]
+        if text and not _MOBILE.fullmatch(text):
+            self.fail(field, _("应为 11 位手机号码，如 13812345678"))
+        return text
+
+    def phone(self, value: str | None, field: str) -> str:
+        """A landline or mobile number as people write it: 0575-84123456, (0575) 8412 3456."""
+        text = (value or "").strip()
+        digits = [ch for ch in text if ch.isdigit()]
+        if text and (not _PHONE.fullmatch(text) or not 7 <= len(digits) <= 20):
+            self.fail(field, _("电话号码格式不正确，如 0575-84123456"))
+        return text
+
+    def id_number(self, value: str | None, field: str = "id_number") -> str:
+        text = (value or "").strip().upper()
+        if text and not is_valid_id_number(text):
+            self.fail(field, _("应为 18 位身份证号码且校验位正确"))
+        return text
+
+    def choice(self, value: str | None, field: str, choices) -> str:
+        if value not in choices.values:
+            self.fail(field, _("请选择"))
+        return value or ""
+
+    def done(self) -> None:
+        if self.details:
+            raise InvalidInput(_("输入有误，请检查标注的字段"), details=self.details)
+
+
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_PHONE = re.compile(r"[0-9+()\- ]+(?:转[0-9]+)?")
+
+
 def _clean_text(value: str | None, field: str, *, required: bool, max_length: int) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise InvalidInput(_("请填写必填项"), details={field: _("此字段为必填项")})
-    if len(text) > max_length:
-        raise InvalidInput(
-            _("输入过长"), details={field: _("最多 %(n)d 个字符") % {"n": max_length}}
-        )
-    return text
-
-
-def _clean_mobile(value: str | None) -> str:
-    text = (value or "").strip().replace(" ", "").replace("-", "")
-    if text and not (text.isdigit() and 7 <= len(text) <= 15):
-        raise InvalidInput(_("电话号码格式不正确"), details={"mobile": _("应为 7–15 位数字")})
-    return text
-
-
-def _clean_id_number(value: str | None) -> str:
-    text = (value or "").strip().upper()
-    if text and not is_valid_id_number(text):
-        raise InvalidInput(
-            _("身份证号码不正确"), details={"id_number": _("应为 18 位且校验位正确")}
-        )
+    cleaner = Cleaner()
+    text = cleaner.text(value, field, required=required, max_length=max_length)
+    cleaner.done()
     return text
 
 
@@ -213,6 +251,28 @@ def move_region(*, actor, region: Region, new_parent: Region) -> Region:
 # --- organizations and people --------------------------------------------------------------
 
 
+def _clean_organization(cleaner: Cleaner, data: dict) -> dict:
+    checks = {
+        "name": lambda v: cleaner.text(v, "name", required=True, max_length=120),
+        "kind": lambda v: cleaner.choice(v, "kind", OrganizationKind),
+        "duty_phone": lambda v: cleaner.phone(v, "duty_phone"),
+        "address": lambda v: cleaner.text(v, "address", required=False, max_length=200),
+    }
+    cleaned = {f: checks[f](v) if f in checks else v for f, v in data.items()}
+    if (cleaned.get("lon") is None) != (cleaned.get("lat") is None):
+        cleaner.fail("lat", _("经度和纬度需同时填写"))
+    return cleaned
+
+
+def _save_organization(organization: Organization) -> Organization:
+    try:
+        with transaction.atomic():
+            organization.save()
+    except IntegrityError:
+        raise InvalidInput(_("同一区划内已有同名单位"), details={"name": _("名称重复")}) from None
+    return organization
+
+
 @transaction.atomic
 def create_organization(
     *,
@@ -227,22 +287,20 @@ def create_organization(
     lat: float | None = None,
 ) -> Organization:
     require(actor, Capability.MANAGE_PEOPLE, region)
-    organization = Organization(
-        name=_clean_text(name, "name", required=True, max_length=120),
-        kind=kind,
-        region=region,
-        parent=parent,
-        duty_phone=_clean_text(duty_phone, "duty_phone", required=False, max_length=32),
-        address=_clean_text(address, "address", required=False, max_length=200),
-        lon=lon,
-        lat=lat,
+    cleaner = Cleaner()
+    data = _clean_organization(
+        cleaner,
+        {
+            "name": name,
+            "kind": kind,
+            "duty_phone": duty_phone,
+            "address": address,
+            "lon": lon,
+            "lat": lat,
+        },
     )
-    try:
-        with transaction.atomic():
-            organization.save()
-    except IntegrityError:
-        raise InvalidInput(_("同一区划内已有同名单位"), details={"name": _("名称重复")}) from None
-    return organization
+    cleaner.done()
+    return _save_organization(Organization(region=region, parent=parent, **data))
 
 
 ORGANIZATION_FIELDS = {"name", "kind", "parent", "duty_phone", "address", "lon", "lat"}
@@ -254,19 +312,23 @@ def update_organization(*, actor, organization: Organization, **changes) -> Orga
     unknown = set(changes) - ORGANIZATION_FIELDS
     if unknown:
         raise InvalidInput(_("不能修改这些字段"), details={f: _("不可修改") for f in unknown})
-    if "name" in changes:
-        changes["name"] = _clean_text(changes["name"], "name", required=True, max_length=120)
+    cleaner = Cleaner()
+    # A coordinate is always checked together with the other one, changed or stored.
+    changes = _clean_organization(
+        cleaner, {"lon": organization.lon, "lat": organization.lat, **changes}
+    )
+    parent = changes.get("parent")
+    if parent is not None and parent.pk == organization.pk:
+        cleaner.fail("parent", _("上级单位不能是自己"))
+    cleaner.done()
     for field, value in changes.items():
         setattr(organization, field, value)
-    try:
-        with transaction.atomic():
-            organization.save()
-    except IntegrityError:
-        raise InvalidInput(_("同一区划内已有同名单位"), details={"name": _("名称重复")}) from None
-    return organization
+    return _save_organization(organization)
 
 
-def _check_organization_region(organization: Organization | None, region: Region) -> None:
+def _check_organization_region(
+    cleaner: Cleaner, organization: Organization | None, region: Region
+) -> None:
     """A person sits in the subtree of their organization, or above it (a county officer
     attached to a township station)."""
     if organization is None:
@@ -275,10 +337,18 @@ def _check_organization_region(organization: Organization | None, region: Region
         organization.region.path.startswith(region.path)
     )
     if not related:
-        raise InvalidInput(
-            _("人员所属区划与单位不一致"),
-            details={"region": _("应在单位所属区划之内")},
-        )
+        cleaner.fail("organization", _("单位不在人员所属区划之内"))
+
+
+def _clean_person(cleaner: Cleaner, data: dict) -> dict:
+    checks = {
+        "name": lambda v: cleaner.text(v, "name", required=True, max_length=50),
+        "position": lambda v: cleaner.text(v, "position", required=False, max_length=60),
+        "mobile": cleaner.mobile,
+        "office_phone": lambda v: cleaner.phone(v, "office_phone"),
+        "id_number": cleaner.id_number,
+    }
+    return {f: checks[f](v) if f in checks else v for f, v in data.items()}
 
 
 @transaction.atomic
@@ -294,17 +364,21 @@ def create_person(
     id_number: str = "",
 ) -> Person:
     require(actor, Capability.MANAGE_PEOPLE, region)
-    _check_organization_region(organization, region)
-    mobile = _clean_mobile(mobile)
+    cleaner = Cleaner()
+    data = _clean_person(
+        cleaner,
+        {
+            "name": name,
+            "position": position,
+            "mobile": mobile,
+            "office_phone": office_phone,
+            "id_number": id_number,
+        },
+    )
+    _check_organization_region(cleaner, organization, region)
+    cleaner.done()
     person = Person(
-        name=_clean_text(name, "name", required=True, max_length=50),
-        region=region,
-        organization=organization,
-        position=_clean_text(position, "position", required=False, max_length=60),
-        mobile=mobile,
-        mobile_tail=mobile[-4:],
-        office_phone=_clean_text(office_phone, "office_phone", required=False, max_length=32),
-        id_number=_clean_id_number(id_number),
+        region=region, organization=organization, mobile_tail=data["mobile"][-4:], **data
     )
     person.save()
     return person
@@ -329,16 +403,18 @@ def update_person(*, actor, person: Person, **changes) -> Person:
         raise InvalidInput(_("不能修改这些字段"), details={f: _("不可修改") for f in unknown})
     if "region" in changes:
         require(actor, Capability.MANAGE_PEOPLE, changes["region"])
-    if "name" in changes:
-        changes["name"] = _clean_text(changes["name"], "name", required=True, max_length=50)
+    cleaner = Cleaner()
+    changes = _clean_person(cleaner, changes)
+    _check_organization_region(
+        cleaner,
+        changes.get("organization", person.organization),
+        changes.get("region", person.region),
+    )
+    cleaner.done()
     if "mobile" in changes:
-        changes["mobile"] = _clean_mobile(changes["mobile"])
         person.mobile_tail = changes["mobile"][-4:]
-    if "id_number" in changes:
-        changes["id_number"] = _clean_id_number(changes["id_number"])
     for field, value in changes.items():
         setattr(person, field, value)
-    _check_organization_region(person.organization, person.region)
     person.save()
     return person
 

@@ -141,7 +141,7 @@ def test_person_validation_of_the_service_lands_on_the_field(world):
     response = client.post(add_url(Person), data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["new_id_number"] == ["应为 18 位且校验位正确"]
+    assert errors["new_id_number"] == ["应为 18 位身份证号码且校验位正确"]
     assert not Person.objects.filter(name="周九").exists()
 
 

@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from frontline.core import services
+from frontline.core.errors import InvalidInput
 from frontline.core.models import Organization, Person, SensitiveAccess
 from frontline.core.roles import Role
 from frontline.core.testing import make_organization, make_person, make_user
@@ -286,3 +288,50 @@ def test_unknown_paths_and_methods_keep_the_error_shape(world):
     wrong_method = client.delete("/api/v1/me")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["code"] == "method_not_allowed"
+
+
+def test_every_wrong_field_is_reported_at_once(world):
+    client = world.client_for(world.same)
+    response = post_json(
+        client,
+        "/api/v1/people",
+        {
+            "name": " ",
+            "region_code": world.village.code,
+            "mobile": "1380013800",
+            "office_phone": "abc!!",
+            "id_number": "123",
+        },
+    )
+    assert response.status_code == 422
+    assert set(response.json()["details"]) == {"name", "mobile", "office_phone", "id_number"}
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("+86 138 0013 8000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        ("8613800138000", "13800138000"),
+    ],
+)
+def test_mobile_numbers_as_people_write_them(world, written, stored):
+    person = make_person(world.village, mobile=written)
+    assert person.mobile == stored
+
+
+@pytest.mark.parametrize("wrong", ["1380013800", "23800138000", "138001380001", "abc"])
+def test_wrong_mobile_numbers_are_refused(world, wrong):
+    with pytest.raises(InvalidInput) as error:
+        make_person(world.village, mobile=wrong)
+    assert set(error.value.details) == {"mobile"}
+
+
+def test_organization_keeps_fields_it_was_not_given(world):
+    parent = make_organization(world.county)
+    child = services.create_organization(
+        actor=None, name="柯岩消防救援站", kind="fire_brigade", region=world.township, parent=parent
+    )
+    services.update_organization(actor=world.same, organization=child, address="柯岩大道 1 号")
+    child.refresh_from_db()
+    assert child.parent == parent

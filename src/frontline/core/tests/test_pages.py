@@ -343,7 +343,7 @@ def test_service_errors_show_on_the_form(world):
     client = world.client_for(world.same)
     response = client.post("/people/new/", person_data(world, id_number="330603199001011234"))
     assert response.status_code == 422
-    assert response.context["form"].errors["id_number"] == ["应为 18 位且校验位正确"]
+    assert response.context["form"].errors["id_number"] == ["应为 18 位身份证号码且校验位正确"]
 
 
 def test_regions_outside_the_managed_scope_are_not_offered(world):

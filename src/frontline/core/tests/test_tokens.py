@@ -117,3 +117,28 @@ def test_token_api_issue_list_revoke(world):
     assert revoked.status_code == 204
     assert bearer(token).get("/api/v1/me").status_code == 401
     assert client.delete(f"/api/v1/tokens/{created.json()['id']}").status_code == 409
+
+
+def test_bad_token_on_a_write_is_401_not_a_csrf_error(world):
+    record, token = issue(world, world.same)
+    services.revoke_token(actor=world.same, token=record)
+    body = json.dumps({"name": "x"})
+    for header in (f"Bearer {token}", "Bearer garbage"):
+        client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=header)
+        response = client.patch("/api/v1/people/1", data=body, content_type="application/json")
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthenticated"
+
+
+def test_a_bad_token_is_not_rescued_by_a_session_cookie(world):
+    client = Client(HTTP_AUTHORIZATION="Bearer garbage")
+    client.force_login(world.same)
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_session_write_without_csrf_token_gets_a_chinese_403(world):
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(world.same)
+    response = session.post("/api/v1/people", data="{}", content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
