@@ -175,6 +175,7 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "auth.permission",
     "core.sensitiveaccess",
     "core.apitoken",
+    "core.notification",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("password", "last_login", "token_hash", "last_used_at")
 AUDITLOG_CID_GETTER = "frontline.core.request_id.current_request_id"
