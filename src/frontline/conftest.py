@@ -12,3 +12,34 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def world(db):
     return build_world()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _huey_in_memory():
+    # Tests run tasks inline from memory; the queue tests swap in real SQLite / Redis storage.
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = False
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis of the test machines; skipped with a reason where none runs, unless CI
+    demands it (FRONTLINE_REQUIRE_REDIS=1)."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return url
+    except OSError:
+        if os.environ.get("FRONTLINE_REQUIRE_REDIS") == "1":
+            pytest.fail(
+                "Redis is required (FRONTLINE_REQUIRE_REDIS=1) but 127.0.0.1:6379 is closed"
+            )
+        pytest.skip(f"Redis not reachable at {url} (start redis-server to run this test)")

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "auditlog",
+    "huey.contrib.djhuey",
     "ninja",  # serves the OpenAPI page (Swagger UI) from local static files, not a CDN
     "frontline.core",
 ]
@@ -181,6 +182,20 @@ AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("password", "last_login", "token_hash", "las
 AUDITLOG_CID_GETTER = "frontline.core.request_id.current_request_id"
 AUDITLOG_STORE_JSON_CHANGES = True
 
+# Background worker: Huey on SQLite under var/ (zero configuration) or on Redis.
+REDIS_URL = env_str("REDIS_URL", "")
+HUEY = {
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "name": env_str("HUEY_QUEUE", "frontline"),
+    "immediate": env_bool("HUEY_IMMEDIATE", False),
+    "utc": True,
+    "consumer": {"workers": env_int("WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
+}
+if REDIS_URL:
+    HUEY["url"] = REDIS_URL
+else:
+    HUEY["filename"] = str(VAR_DIR / "huey.sqlite3")
+
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
 
@@ -201,3 +216,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Notifications. Quiet hours hold back non-urgent SMS only ("22:00-07:00"; empty = none).
+NOTIFY_QUIET_HOURS = env_str("NOTIFY_QUIET_HOURS", "")
+NOTIFY_HTTP_TIMEOUT = env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1)
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TEMPLATE = env_str("SMS_GATEWAY_TEMPLATE", "")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+SMS_SIGNATURE = env_str("SMS_SIGNATURE", "【基层应急】")
+FRONTLINE_BASE_URL = env_str("FRONTLINE_BASE_URL", "")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "frontline@localhost")
+
+# Supervised tasks (督办): minutes to acknowledge, reminder before the deadline, and the
+# interval of reminders / escalations while a task is overdue.
+FRONTLINE_TASK_RESPOND_MINUTES = env_int("TASK_RESPOND_MINUTES", 60, minimum=1)
+FRONTLINE_TASK_REMIND_BEFORE_MINUTES = env_int("TASK_REMIND_BEFORE_MINUTES", 60, minimum=1)
+FRONTLINE_TASK_REMIND_MINUTES = env_int("TASK_REMIND_MINUTES", 60, minimum=1)
+
+# Attachments.
+FRONTLINE_UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 20, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

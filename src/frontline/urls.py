@@ -1,7 +1,7 @@
-from django.conf import settings
+"""URLs. Uploaded files are never served from /media/: attachments go through scoped views."""
+
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve as serve_media
 
 from frontline.api import api
 
@@ -10,9 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontline.core.urls")),
+    path("", include("frontline.core.urls_tasks")),
+    path("", include("frontline.core.urls_attachments")),
+    path("", include("frontline.core.urls_map")),
 ]
-
-if settings.DEBUG:
-    urlpatterns.append(
-        path("media/<path:path>", serve_media, {"document_root": settings.MEDIA_ROOT})
-    )

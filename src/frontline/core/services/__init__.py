@@ -11,6 +11,12 @@ from frontline.core.services.accounts import (
     revoke_role,
     revoke_token,
 )
+from frontline.core.services.notifications import (
+    mark_all_read,
+    mark_read,
+    notify_users,
+    queue_notification,
+)
 from frontline.core.services.people import (
     ORGANIZATION_FIELDS,
     PERSON_FIELDS,
@@ -34,7 +40,11 @@ __all__ = [
     "grant_role",
     "is_valid_id_number",
     "issue_token",
+    "mark_all_read",
+    "mark_read",
     "move_region",
+    "notify_users",
+    "queue_notification",
     "require",
     "reveal_personal_field",
     "revoke_role",

@@ -3,6 +3,8 @@ platform's processes until Ctrl-C stops them all."""
 
 from __future__ import annotations
 
+import sys
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
@@ -66,4 +68,4 @@ class Command(BaseCommand):
 def demo_companions() -> list[tuple[str, list[str]]]:
     """Processes that run beside the web server in the demo (worker, simulators), as the
     apps that need them add them."""
-    return []
+    return [("worker", [sys.executable, "-m", "frontline", "worker"])]

@@ -1,0 +1,149 @@
+"""Queue notifications in the caller's transaction; the worker delivers them after commit.
+
+    services.notify_users(users, kind="task_overdue", subject=..., body=..., related=task)
+
+writes one in-app row per user (plus SMS when the kind asks for it and the person has a
+mobile), and one row per active webhook endpoint that takes this kind. Delivery is scheduled
+with `transaction.on_commit`, so a rolled-back change never sends anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from frontline.core.errors import DomainError
+from frontline.core.models import (
+    Channel,
+    Notification,
+    NotificationStatus,
+    Person,
+    WebhookEndpoint,
+)
+
+
+def _related_fields(related) -> dict:
+    if related is None:
+        return {}
+    return {
+        "related_type": ContentType.objects.get_for_model(related),
+        "related_id": str(related.pk),
+    }
+
+
+def queue_notification(
+    *,
+    channel: str,
+    kind: str,
+    subject: str,
+    body: str = "",
+    recipient=None,
+    recipient_person: Person | None = None,
+    endpoint: WebhookEndpoint | None = None,
+    address: str = "",
+    link: str = "",
+    related=None,
+    urgent: bool = False,
+) -> Notification:
+    """One outbox row. Prefer `notify_users`; this is the primitive it and tests use."""
+    if channel not in Channel.values:
+        raise DomainError(_("未知的通知渠道"), code="unknown_channel")
+    notification = Notification.objects.create(
+        channel=channel,
+        kind=kind[:60],
+        subject=subject[:200],
+        body=body,
+        recipient=recipient,
+        recipient_person=recipient_person,
+        endpoint=endpoint,
+        address=address,
+        link=link[:300],
+        urgent=urgent,
+        next_attempt_at=timezone.now(),
+        **_related_fields(related),
+    )
+    transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    return notification
+
+
+def _schedule_delivery(notification_id: int) -> None:
+    from frontline.core.tasks import deliver_notification
+
+    deliver_notification(notification_id)
+
+
+def notify_users(
+    users: Iterable,
+    *,
+    kind: str,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    related=None,
+    urgent: bool = False,
+    sms: bool = False,
+    webhooks: bool = True,
+) -> list[Notification]:
+    """In-app notification for each user; SMS too when `sms` and the person has a mobile;
+    and one webhook push per active endpoint that takes this kind."""
+    rows: list[Notification] = []
+    common = {
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "link": link,
+        "related": related,
+        "urgent": urgent,
+    }
+    for user in {u.pk: u for u in users if u is not None}.values():
+        rows.append(queue_notification(channel=Channel.IN_APP, recipient=user, **common))
+        person = Person.objects.filter(user=user).first()
+        if sms and person is not None and person.mobile:
+            rows.append(
+                queue_notification(
+                    channel=Channel.SMS,
+                    recipient=user,
+                    recipient_person=person,
+                    address=person.mobile,
+                    **common,
+                )
+            )
+        if user.email and sms:
+            rows.append(
+                queue_notification(
+                    channel=Channel.EMAIL, recipient=user, address=user.email, **common
+                )
+            )
+    if webhooks:
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True):
+            if endpoint.kinds and kind not in endpoint.kinds:
+                continue
+            rows.append(
+                queue_notification(
+                    channel=Channel.WEBHOOK, endpoint=endpoint, address=endpoint.url, **common
+                )
+            )
+    return rows
+
+
+@transaction.atomic
+def mark_read(*, actor, notification: Notification) -> Notification:
+    if notification.recipient_id != actor.pk:
+        raise DomainError(_("只能标记自己的消息"), code="not_recipient")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.status = NotificationStatus.READ
+        notification.save(update_fields=["read_at", "status"])
+    return notification
+
+
+@transaction.atomic
+def mark_all_read(*, actor) -> int:
+    now = timezone.now()
+    return Notification.objects.filter(
+        recipient=actor, channel=Channel.IN_APP, read_at__isnull=True
+    ).update(read_at=now, status=NotificationStatus.READ)

@@ -1,0 +1,20 @@
+"""Background work of the core, found by Huey's autodiscovery of `tasks` modules."""
+
+from __future__ import annotations
+
+from huey.contrib.djhuey import db_task
+
+from frontline.core.services import delivery
+from frontline.core.worker import sweep
+
+
+@db_task()
+def deliver_notification(notification_id: int):
+    """Queued right after the commit that created the notification: most messages go out
+    within a second; the sweep catches whatever this misses."""
+    return delivery.deliver_notification(notification_id)
+
+
+@sweep("deliver_due_notifications", minutes=1)
+def deliver_due_notifications():
+    return delivery.deliver_due_notifications()
