@@ -83,5 +83,6 @@ def test_demo_serves_a_seeded_login_protected_platform(tmp_path):
     assert f"http://127.0.0.1:{port}/" in output
     for username in ("county", "chief", "duty", "grid"):
         assert username in output
+    assert "deliver_due_notifications" in output  # the worker ran beside the web server
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
