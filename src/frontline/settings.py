@@ -236,7 +236,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "frontline@localhost")
 # Supervised tasks (督办): minutes to acknowledge, reminder before the deadline, and the
 # interval of reminders / escalations while a task is overdue.
 FRONTLINE_TASK_RESPOND_MINUTES = env_int("TASK_RESPOND_MINUTES", 60, minimum=1)
-FRONTLINE_TASK_REMIND_BEFORE_MINUTES = env_int("TASK_REMIND_BEFORE_MINUTES", 60, minimum=1)
+FRONTLINE_TASK_LEAD_MINUTES = env_int("TASK_LEAD_MINUTES", 60, minimum=1)
 FRONTLINE_TASK_REMIND_MINUTES = env_int("TASK_REMIND_MINUTES", 60, minimum=1)
 
 # Attachments.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,18 @@ class OrganizationChoiceField(forms.ModelChoiceField):
         return f"{obj.name}（{obj.region.name}）"
 
 
+def keep_linked(field: forms.ModelChoiceField, choices, linked_id: int | None, help_text):
+    """The choices for a link to a unit, with the unit linked now even when it lies outside
+    the scope (a township station under the county brigade). Such a link is shown and fixed:
+    the select shows it instead of "---------", and nobody drops or replaces a link whose
+    other end they cannot see."""
+    if linked_id is None or choices.filter(pk=linked_id).exists():
+        return choices
+    field.disabled = True
+    field.help_text = help_text
+    return Organization.objects.filter(Q(pk__in=choices.values("pk")) | Q(pk=linked_id))
+
+
 class ServiceForm(forms.Form):
     """A form whose save() runs a service; domain validation errors land on the fields."""
 
@@ -80,7 +93,10 @@ class ServiceForm(forms.Form):
 
 class OrganizationForm(ServiceForm):
     name = forms.CharField(label=_("名称"), max_length=120)
-    kind = forms.ChoiceField(label=_("类型"), choices=OrganizationKind.choices)
+    # No silent default: a unit of the wrong kind lands in the wrong ledgers.
+    kind = forms.ChoiceField(
+        label=_("类型"), choices=[("", _("请选择")), *OrganizationKind.choices]
+    )
     region = RegionChoiceField(label=_("所属区划"))
     parent = OrganizationChoiceField(
         label=_("上级单位"), queryset=Organization.objects.none(), required=False
@@ -111,19 +127,28 @@ class OrganizationForm(ServiceForm):
         self.fields["region"].queryset = regions_with(user, Capability.MANAGE_PEOPLE).order_by(
             "path"
         )
-        parents = Organization.objects.visible_to(user).select_related("region")
+        parents = Organization.objects.visible_to(user)
         if instance is not None:
-            parents = parents.exclude(pk=instance.pk)
             # Moving a unit to another region is not a change the service offers.
             self.fields["region"].disabled = True
-        self.fields["parent"].queryset = parents.order_by("region__code", "name")
+            parents = keep_linked(
+                self.fields["parent"],
+                parents.exclude(pk=instance.pk),
+                instance.parent_id,
+                _("上级单位不在您的管辖范围内，不能修改"),
+            )
+        self.fields["parent"].queryset = parents.select_related("region").order_by(
+            "region__code", "name"
+        )
 
     def run_service(self) -> Organization:
         data = dict(self.cleaned_data)
         region = data.pop("region")
         if self.instance is None:
             return services.create_organization(actor=self.user, region=region, **data)
-        return services.update_organization(actor=self.user, organization=self.instance, **data)
+        # Only what the user changed: a field they did not touch is never rewritten.
+        changes = {name: data[name] for name in self.changed_data if name in data}
+        return services.update_organization(actor=self.user, organization=self.instance, **changes)
 
 
 class PersonForm(ServiceForm):
@@ -158,10 +183,16 @@ class PersonForm(ServiceForm):
         self.fields["region"].queryset = regions_with(user, Capability.MANAGE_PEOPLE).order_by(
             "path"
         )
-        self.fields["organization"].queryset = (
-            Organization.objects.visible_to(user)
-            .select_related("region")
-            .order_by("region__code", "name")
+        organizations = Organization.objects.visible_to(user)
+        if instance is not None:
+            organizations = keep_linked(
+                self.fields["organization"],
+                organizations,
+                instance.organization_id,
+                _("所属单位不在您的管辖范围内，不能修改"),
+            )
+        self.fields["organization"].queryset = organizations.select_related("region").order_by(
+            "region__code", "name"
         )
         if instance is not None:
             masks = {"mobile": instance.mobile_masked, "id_number": instance.id_number_masked}
@@ -175,10 +206,9 @@ class PersonForm(ServiceForm):
         data = dict(self.cleaned_data)
         if self.instance is None:
             return services.create_person(actor=self.user, **data)
-        for name in self.SECRET_FIELDS:
-            if not data[name]:
-                del data[name]
-        return services.update_person(actor=self.user, person=self.instance, **data)
+        # Only what the user changed; a blank secret field is "unchanged" (it starts empty).
+        changes = {name: data[name] for name in self.changed_data if name in data}
+        return services.update_person(actor=self.user, person=self.instance, **changes)
 
 
 class TokenForm(ServiceForm):
@@ -197,9 +227,14 @@ class TokenForm(ServiceForm):
         super().__init__(*args, **kwargs)
         self.user = user
         # The user's own active assignments: a token never carries more than one of them.
-        self.fields["assignment"].queryset = RoleAssignment.objects.filter(
+        assignments = RoleAssignment.objects.filter(
             user=user, revoked_at__isnull=True
         ).select_related("region")
+        self.fields["assignment"].queryset = assignments
+        if not self.is_bound:
+            only = list(assignments[:2])
+            if len(only) == 1:
+                self.initial.setdefault("assignment", only[0].pk)
 
     def clean_expires_on(self):
         day = self.cleaned_data.get("expires_on")
@@ -221,3 +256,9 @@ class TokenForm(ServiceForm):
             name=self.cleaned_data["name"],
             expires_at=expires_at,
         )
+
+
+class RevealForm(forms.Form):
+    """The reason given before a clear view of personal data (kept in the access log)."""
+
+    reason = forms.CharField(label=_("事由"), max_length=200, required=False)

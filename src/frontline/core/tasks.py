@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from huey.contrib.djhuey import db_task
 
+from frontline.core import tasks_supervision  # noqa: F401  (registers its sweep)
 from frontline.core.services import delivery
 from frontline.core.worker import sweep
 

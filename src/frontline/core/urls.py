@@ -20,6 +20,7 @@ register_converter(ObjectIdConverter, "id")
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("favicon.ico", account.FaviconView.as_view(), name="favicon"),
     path("focus/", pages.set_focus, name="set_focus"),
     # Accounts
     path("login/", account.LoginView.as_view(), name="login"),

@@ -7,3 +7,6 @@ from frontline.core.api import directory, notifications
 router = Router()
 router.add_router("", directory.router)
 router.add_router("", notifications.router)
+router.add_router("", "frontline.core.api.maps.router")
+router.add_router("", "frontline.core.api.tasks.router")
+router.add_router("", "frontline.core.api.attachments.router")

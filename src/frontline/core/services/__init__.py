@@ -11,6 +11,12 @@ from frontline.core.services.accounts import (
     revoke_role,
     revoke_token,
 )
+from frontline.core.services.attachments import (
+    attach_file,
+    attachments_of,
+    delete_attachment,
+    sync_attachment_region,
+)
 from frontline.core.services.notifications import (
     mark_all_read,
     mark_read,
@@ -27,16 +33,38 @@ from frontline.core.services.people import (
     update_person,
 )
 from frontline.core.services.regions import create_region, move_region, update_region
+from frontline.core.services.supervision import (
+    acknowledge_task,
+    allowed_actions,
+    arrive_on_site,
+    assign_task,
+    complete_task,
+    escalate_overdue_tasks,
+    extend_due,
+    return_task,
+    verify_task,
+    visible_tasks,
+)
 from frontline.core.services.validation import Cleaner, is_valid_id_number, require
 
 __all__ = [
     "ORGANIZATION_FIELDS",
     "PERSON_FIELDS",
     "Cleaner",
+    "acknowledge_task",
+    "allowed_actions",
+    "arrive_on_site",
+    "assign_task",
+    "attach_file",
+    "attachments_of",
+    "complete_task",
     "create_account",
     "create_organization",
     "create_person",
     "create_region",
+    "delete_attachment",
+    "escalate_overdue_tasks",
+    "extend_due",
     "grant_role",
     "is_valid_id_number",
     "issue_token",
@@ -46,10 +74,14 @@ __all__ = [
     "notify_users",
     "queue_notification",
     "require",
+    "return_task",
     "reveal_personal_field",
     "revoke_role",
     "revoke_token",
+    "sync_attachment_region",
     "update_organization",
     "update_person",
     "update_region",
+    "verify_task",
+    "visible_tasks",
 ]

@@ -1,10 +1,13 @@
 """The admin: scoped querysets, role-based permissions, saves through the services."""
 
+import re
+
 from django.urls import reverse
 
 from frontline.core.models import (
     AccountEvent,
     ApiToken,
+    Organization,
     Person,
     Region,
     RegionLevel,
@@ -12,7 +15,7 @@ from frontline.core.models import (
     SensitiveAccess,
 )
 from frontline.core.roles import Role
-from frontline.core.testing import make_organization, make_person, make_user
+from frontline.core.testing import PASSWORD, make_organization, make_person, make_user
 
 VALID_ID = "11010519491231002X"
 
@@ -211,3 +214,189 @@ def test_nothing_is_deleted_from_the_admin(world):
     url = reverse("admin:core_region_delete", args=[world.village.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert Region.objects.filter(pk=world.village.pk).exists()
+
+
+# --- accounts, the change log and readable logs ----------------------------------------------
+
+USERS = reverse("admin:auth_user_changelist")
+
+
+def user_change_url(user) -> str:
+    return reverse("admin:auth_user_change", args=[user.pk])
+
+
+def test_county_admin_manages_the_accounts_of_the_scope(world):
+    client = world.client_for(world.parent)
+    response = client.get(USERS)
+    assert response.status_code == 200
+    shown = {user.username for user in response.context["cl"].result_list}
+    assert {"same", "parent", "sibling", "gridworker"} <= shown and "outsider" not in shown
+    text = response.content.decode()
+    for header in ("姓名", "关联人员", "角色"):
+        assert header in text
+    assert "站内工作人员/值班员@柯岩街道" in text
+
+    form = client.get(user_change_url(world.same)).context["adminform"].form
+    assert set(form.fields) == {"password", "is_active"}, "no flags, groups or permissions"
+    response = client.post(user_change_url(world.same), {"is_active": ""})
+    assert response.status_code == 302
+    world.same.refresh_from_db()
+    assert not world.same.is_active
+    assert client.get(user_change_url(world.outsider)).status_code == 302  # "does not exist"
+    assert client.post(reverse("admin:auth_user_delete", args=[world.same.pk])).status_code == 403
+
+
+def test_station_chief_sets_a_password_but_cannot_take_over_a_wider_account(world):
+    chief = make_user(Role.STATION_CHIEF, world.township, "chief")
+    chief.is_staff = True
+    chief.save()
+    # A county administrator whose person record sits in the chief's township.
+    county_admin = make_user(Role.COUNTY_ADMIN, world.county, "countyadmin")
+    county_admin.person.region = world.township
+    county_admin.person.save()
+    client = world.client_for(chief)
+    shown = {user.username for user in client.get(USERS).context["cl"].result_list}
+    assert {"same", "gridworker", "countyadmin"} <= shown and "sibling" not in shown
+
+    password_url = reverse("admin:auth_user_password_change", args=[world.grid_worker.pk])
+    assert client.get(password_url).status_code == 200
+    new = "Plain-Copper-Lantern-7"
+    response = client.post(password_url, {"password1": new, "password2": new})
+    assert response.status_code == 302, response.context["form"].errors
+    world.grid_worker.refresh_from_db()
+    assert world.grid_worker.check_password(new)
+
+    wider = reverse("admin:auth_user_password_change", args=[county_admin.pk])
+    assert client.get(wider).status_code == 403
+    assert client.post(user_change_url(county_admin), {"is_active": ""}).status_code == 403
+    county_admin.refresh_from_db()
+    assert county_admin.is_active
+
+
+def test_accounts_created_for_people_with_the_password_shown_once(world):
+    with_account = make_user(None, world.village, "taken").person
+    first = make_person(world.village, name="吴一")
+    second = make_person(world.village, name="郑二")
+    client = world.client_for(world.parent)
+    response = client.post(
+        changelist(Person),
+        {
+            "action": "create_accounts",
+            "_selected_action": [first.pk, second.pk, with_account.pk],
+        },
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    text = response.content.decode()
+    for person in (first, second):
+        person.refresh_from_db()
+        assert person.user.username == f"u{person.pk}"
+        password = re.search(
+            rf"已为“{person.name}”创建登录账号：用户名 u{person.pk}，初始密码 (\S{{12}})", text
+        )[1]
+        assert person.user.check_password(password)
+        assert AccountEvent.objects.filter(user=person.user, kind="account_created").exists()
+    assert "已有登录账号 taken，已跳过" in text
+    # Shown in this answer only: nothing is left for the next page.
+    assert "初始密码" not in client.get(changelist(Person)).content.decode()
+
+
+def test_account_action_needs_the_accounts_capability(world):
+    staff = make_user(Role.STATION_STAFF, world.township, "staffer")
+    staff.is_staff = True
+    staff.save()
+    response = world.client_for(staff).get(changelist(Person))
+    assert "create_accounts" not in response.content.decode()
+
+
+def test_locked_out_account_is_unlocked_from_the_admin(world):
+    from django.test import Client
+
+    client = Client()
+    for attempt in range(5):
+        client.post("/login/", {"username": "same", "password": f"wrong-{attempt}"})
+    assert client.post("/login/", {"username": "same", "password": PASSWORD}).status_code == 429
+
+    admin_client = world.client_for(world.parent)
+    response = admin_client.post(
+        USERS, {"action": "unlock_accounts", "_selected_action": [world.same.pk]}
+    )
+    assert response.status_code == 302
+    assert client.post("/login/", {"username": "same", "password": PASSWORD}).status_code == 302
+
+
+def test_change_log_is_read_only_and_scoped(world):
+    from auditlog.context import set_actor
+    from auditlog.models import LogEntry
+
+    with set_actor(world.parent):
+        inside = make_person(world.village, name="柯岩新人")
+    with set_actor(world.outsider):
+        make_person(world.other_county, name="越城新人")
+    url = reverse("admin:auditlog_logentry_changelist")
+    client = world.client_for(world.parent)
+    response = client.get(url)
+    assert response.status_code == 200
+    rows = response.context["cl"].result_list
+    assert {row.actor for row in rows} == {world.parent}
+    text = response.content.decode()
+    for header in ("时间", "操作人", "操作", "对象", "变更内容", "请求编号"):
+        assert header in text
+    assert "人员 · " in text and "柯岩新人" in text and "越城新人" not in text
+    entry = LogEntry.objects.get_for_object(inside).first()
+    assert client.get(reverse("admin:auditlog_logentry_add")).status_code == 403
+    change = reverse("admin:auditlog_logentry_change", args=[entry.pk])
+    assert client.post(change, {}).status_code == 403
+
+    staff = make_user(Role.STATION_STAFF, world.township, "staffer")
+    staff.is_staff = True
+    staff.save()
+    assert world.client_for(staff).get(url).status_code == 403
+
+
+def test_logs_show_chinese_headers_and_labels(world):
+    from frontline.core import services
+
+    person = make_person(world.village, mobile="13812345678")
+    services.reveal_personal_field(actor=world.parent, obj=person, field="mobile")
+    client = world.client_for(world.parent)
+    text = client.get(changelist(SensitiveAccess)).content.decode()
+    for english in ("CONTENT TYPE", "OBJECT ID", ">USER<", "Content type", "Object id"):
+        assert english not in text
+    assert "对象类型" in text and "对象编号" in text and "查看人" in text
+    assert '<td class="field-field_label">手机号</td>' in text
+
+    text = client.get(changelist(AccountEvent)).content.decode()
+    assert '<td class="field-kind_label">授予角色</td>' in text
+    assert '<td class="field-kind_label">创建账号</td>' in text
+    assert ">role_granted<" not in text and ">account_created<" not in text
+
+
+def test_empty_cells_show_one_mark(world):
+    make_organization(world.village)
+    text = world.client_for(world.parent).get(changelist(Organization)).content.decode()
+    assert '<td class="field-parent nowrap">—</td>' in text or (
+        '<td class="field-parent">—</td>' in text
+    )
+
+
+def test_admin_edit_keeps_a_parent_outside_the_scope(world):
+    from frontline.core import services
+
+    brigade = make_organization(world.county, name="柯桥区消防救援大队")
+    station = services.create_organization(
+        actor=None,
+        name="柯岩消防救援站",
+        kind="fire_brigade",
+        region=world.township,
+        parent=brigade,
+    )
+    chief = make_user(Role.STATION_CHIEF, world.township, "chief")
+    chief.is_staff = True
+    chief.save()
+    client = world.client_for(chief)
+    data = {"name": "柯岩消防救援站", "kind": "fire_brigade", "duty_phone": "0575-84123456"}
+    response = client.post(change_url(station), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    station.refresh_from_db()
+    assert station.parent == brigade and station.duty_phone == "0575-84123456"

@@ -109,3 +109,30 @@ def test_each_persona_sees_only_its_scope(live_server, transactional_db, browser
     page.wait_for_url(f"{base}/regions/")
     assert world.county.name in table_text(page)
     page.context.close()
+
+
+def test_phone_pages_stay_within_the_screen(live_server, transactional_db, browser):
+    world = build_world()
+    organization = make_organization(world.township, name="柯岩街道应急管理站（综合应急救援队）")
+    for index in range(3):
+        make_person(
+            world.township,
+            name=f"欧阳明{index}",
+            organization=organization,
+            position="应急管理站站长助理",
+            mobile=f"1380000{index:04d}",
+        )
+    base = live_server.url
+    page = log_in(browser, base, "same", viewport={"width": 375, "height": 740})
+    page.goto(f"{base}/tokens/")
+    page.fill("input[name=name]", "县级平台对接（长名称测试）")
+    page.click("form.stacked-form button[type=submit]")
+    page.wait_for_selector("[data-clear-token]")
+    for url in ("/people/", "/organizations/", "/tokens/"):
+        page.goto(f"{base}{url}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{url} is {width}px wide on a 375px phone"
+    page.goto(f"{base}/people/")
+    cell = page.locator("table.data-table td.nowrap a", has_text="欧阳明0")
+    assert cell.bounding_box()["height"] < 30, "a name stays on one line"
+    page.context.close()

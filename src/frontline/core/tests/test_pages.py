@@ -1,10 +1,13 @@
 """The web shell: authentication, scoped pages, the clear view of personal data, the
 jurisdiction switcher, forms that call services, tokens and query counts."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from frontline.core import services
 from frontline.core.context_processors import forget_demo_flag
 from frontline.core.middleware import FOCUS_SESSION_KEY
 from frontline.core.models import (
@@ -13,6 +16,7 @@ from frontline.core.models import (
     Organization,
     OrganizationKind,
     Person,
+    Region,
     SensitiveAccess,
 )
 from frontline.core.roles import Role
@@ -496,3 +500,187 @@ def test_overlong_ids_are_404_not_500(world):
     client = world.client_for(world.parent)
     assert client.get("/people/999999999999999999999999/").status_code == 404
     assert client.get("/organizations/999999999999999999999999/").status_code == 404
+
+
+# --- findings of the first user walk -------------------------------------------------------
+
+
+def visible_text(response) -> str:
+    """The page as a reader sees it: tags dropped, white space collapsed."""
+    text = re.sub(r"<[^>]+>", "", response.content.decode())
+    return re.sub(r"\s+", " ", text)
+
+
+def _brigade_and_station(world):
+    brigade = make_organization(world.county, OrganizationKind.FIRE_BRIGADE, "柯桥区消防救援大队")
+    station = services.create_organization(
+        actor=None,
+        name="柯岩消防救援站",
+        kind=OrganizationKind.FIRE_BRIGADE,
+        region=world.township,
+        parent=brigade,
+    )
+    return brigade, station
+
+
+def test_editing_keeps_a_parent_outside_the_scope(world, monkeypatch):
+    brigade, station = _brigade_and_station(world)
+    client = world.client_for(world.same)
+    form = client.get(f"/organizations/{station.pk}/edit/").context["form"]
+    assert brigade in form.fields["parent"].queryset, "the current parent is offered"
+    assert form.fields["parent"].disabled, "an out-of-scope parent is shown read-only"
+    page = client.get(f"/organizations/{station.pk}/edit/").content.decode()
+    assert re.search(rf'<option value="{brigade.pk}" selected>柯桥区消防救援大队', page)
+
+    calls = []
+    real = services.update_organization
+    monkeypatch.setattr(
+        services, "update_organization", lambda **kw: calls.append(kw) or real(**kw)
+    )
+    # A browser does not send a disabled select.
+    data = {"name": station.name, "kind": station.kind, "duty_phone": "0575-84123456"}
+    response = client.post(f"/organizations/{station.pk}/edit/", data)
+    assert response.status_code == 302
+    station.refresh_from_db()
+    assert station.parent == brigade and station.duty_phone == "0575-84123456"
+    assert set(calls[0]) == {"actor", "organization", "duty_phone"}, "only changed fields"
+
+
+def test_editing_a_person_keeps_a_unit_outside_the_scope(world):
+    brigade = make_organization(world.county, OrganizationKind.FIRE_BRIGADE, "柯桥区消防救援大队")
+    person = make_person(world.village, name="消防员甲", organization=brigade)
+    client = world.client_for(world.same)
+    data = person_data(world, name="消防员乙", mobile="", id_number="")
+    del data["organization"]
+    assert client.post(f"/people/{person.pk}/edit/", data).status_code == 302
+    person.refresh_from_db()
+    assert (person.name, person.organization) == ("消防员乙", brigade)
+
+
+def test_organization_kind_must_be_chosen(world):
+    client = world.client_for(world.same)
+    page = client.get("/organizations/new/").content.decode()
+    select = re.search(r'<select name="kind"[^>]*>\s*<option value="([^"]*)"[^>]*>([^<]*)<', page)
+    assert select.groups() == ("", "请选择")
+    response = client.post("/organizations/new/", {"name": "某单位", "region": world.village.code})
+    assert response.status_code == 422 and "kind" in response.context["form"].errors
+    assert not Organization.objects.filter(name="某单位").exists()
+
+
+def test_reveal_asks_for_a_reason_and_links_the_phone(world):
+    person = make_person(world.village, mobile="13812345678")
+    client = world.client_for(world.parent)
+    assert 'name="reason"' in client.get(f"/people/{person.pk}/").content.decode()
+    response = client.post(f"/people/{person.pk}/reveal/mobile/", {"reason": "联系值班"})
+    assert 'href="tel:13812345678"' in response.content.decode()
+    assert SensitiveAccess.objects.get().reason == "联系值班"
+
+    too_long = client.post(f"/people/{person.pk}/reveal/mobile/", {"reason": "长" * 201})
+    assert too_long.status_code == 422 and "13812345678" not in too_long.content.decode()
+    assert SensitiveAccess.objects.count() == 1
+
+
+def test_duty_phones_are_links(world):
+    organization = services.create_organization(
+        actor=None,
+        name="州山村微型消防站",
+        kind=OrganizationKind.MICRO_FIRE_STATION,
+        region=world.village,
+        duty_phone="0575-84123456",
+    )
+    client = world.client_for(world.same)
+    for url in ("/organizations/", f"/organizations/{organization.pk}/"):
+        assert 'href="tel:0575-84123456"' in client.get(url).content.decode(), url
+
+
+def test_lists_keep_names_on_one_line(world):
+    make_person(world.village, name="欧阳明明")
+    page = world.client_for(world.same).get("/people/").content.decode()
+    assert '<div class="table-wrap">' in page
+    assert re.search(r'<td class="nowrap"><a href="/people/\d+/">欧阳明明</a>', page)
+
+
+def test_breadcrumb_separators_are_spaced(world):
+    text = visible_text(world.client_for(world.parent).get(f"/regions/{world.grid.code}/"))
+    assert "区划 › 柯桥区 › 柯岩街道 › 州山村 › 州山村第一网格" in text
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_thousands_separators_in_both_languages(world, language):
+    services.update_region(actor=None, region=world.village, name="州山村")
+    Region.objects.filter(pk=world.village.pk).update(population=12345)
+    client = world.client_for(world.parent)
+    client.post("/i18n/setlang/", {"language": language})
+    assert "12,345" in client.get(f"/regions/{world.township.code}/").content.decode()
+    assert "12,345" in client.get(f"/regions/{world.village.code}/").content.decode()
+    empty = client.get(f"/regions/{world.grid.code}/").content.decode()
+    assert "None" not in empty
+
+
+def test_favicon(world):
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("frontline/favicon.svg")
+    page = world.client_for(world.same).get("/").content.decode()
+    assert 'rel="icon"' in page and "frontline/favicon.svg" in page
+
+
+def test_logout_says_so(world):
+    client = world.client_for(world.same)
+    response = client.post("/logout/", follow=True)
+    assert "您已退出登录" in response.content.decode()
+
+
+def test_token_revoke_by_get_goes_back_to_the_list(world):
+    client = world.client_for(world.same)
+    token, _clear = services.issue_token(
+        actor=world.same, assignment=world.same.role_assignments.get(), name="平台"
+    )
+    response = client.get(f"/tokens/{token.pk}/revoke/", follow=True)
+    assert response.redirect_chain == [("/tokens/", 302)]
+    assert "撤销令牌请在列表中点击“撤销”按钮" in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_token_form_preselects_the_only_assignment_and_offers_copy(world):
+    client = world.client_for(world.same)
+    assignment = world.same.role_assignments.get()
+    assert client.get("/tokens/").context["form"]["assignment"].value() == assignment.pk
+    response = client.post("/tokens/", {"assignment": assignment.pk, "name": "县级平台"})
+    page = response.content.decode()
+    assert 'data-copy="clear-token"' in page and ">复制<" in page
+
+    services.grant_role(actor=None, user=world.same, role=Role.GRID_WORKER, region=world.grid)
+    assert client.get("/tokens/").context["form"]["assignment"].value() is None
+
+
+@pytest.mark.parametrize("kind", ["region", "person", "organization"])
+def test_not_found_outside_the_focus_offers_to_clear_it(world, kind):
+    organization = make_organization(world.village)
+    person = make_person(world.village)
+    url = {
+        "region": f"/regions/{world.village.code}/",
+        "person": f"/people/{person.pk}/",
+        "organization": f"/organizations/{organization.pk}/",
+    }[kind]
+    client = world.client_for(world.parent)
+    client.post("/focus/", {"region": world.sibling_township.code})
+    response = client.get(url)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "切换到全部辖区" in page and 'action="/focus/"' in page
+    assert "不在当前辖区“安昌街道”内" in page
+
+    response = client.post("/focus/", {"region": "", "next": url})
+    assert response["Location"] == url and client.get(url).status_code == 200
+
+
+def test_not_found_outside_the_whole_scope_says_nothing_of_the_focus(world):
+    person = make_person(world.other_county)
+    client = world.client_for(world.parent)
+    client.post("/focus/", {"region": world.township.code})
+    response = client.get(f"/people/{person.pk}/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "切换到全部辖区" not in page and "不在您的管辖范围内" in page

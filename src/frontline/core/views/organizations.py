@@ -12,7 +12,7 @@ from frontline.core.errors import PermissionDenied
 from frontline.core.forms import OrganizationForm
 from frontline.core.models import Organization, OrganizationKind, Person, Region
 from frontline.core.roles import Capability, can
-from frontline.core.views.common import forbidden, paginate
+from frontline.core.views.common import forbidden, paginate, scoped_object_or_404
 
 
 def filtered_organizations(request):
@@ -45,8 +45,8 @@ def organization_list(request):
 
 
 def visible_organization(request, pk: int) -> Organization:
-    return get_object_or_404(
-        Organization.objects.visible_to(request.user).select_related("region", "parent"), pk=pk
+    return scoped_object_or_404(
+        request.user, Organization.objects.select_related("region", "parent"), pk=pk
     )
 
 

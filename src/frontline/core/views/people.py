@@ -14,10 +14,15 @@ from django.views.decorators.http import require_POST
 
 from frontline.core import services
 from frontline.core.errors import PermissionDenied
-from frontline.core.forms import PersonForm
+from frontline.core.forms import PersonForm, RevealForm
 from frontline.core.models import Organization, Person, Region
 from frontline.core.roles import Capability, can
-from frontline.core.views.common import client_addr, forbidden, paginate
+from frontline.core.views.common import (
+    client_addr,
+    forbidden,
+    paginate,
+    scoped_object_or_404,
+)
 
 TAIL = 4
 
@@ -64,9 +69,8 @@ def person_list(request):
 
 
 def visible_person(request, pk: int) -> Person:
-    return get_object_or_404(
-        Person.objects.visible_to(request.user).select_related("region", "organization", "user"),
-        pk=pk,
+    return scoped_object_or_404(
+        request.user, Person.objects.select_related("region", "organization", "user"), pk=pk
     )
 
 
@@ -90,18 +94,22 @@ def person_reveal(request, pk: int, field: str):
     person = visible_person(request, pk)
     if field not in Person.SENSITIVE_FIELDS:
         raise Http404
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        context = {"message": " ".join(form.errors.get("reason", []))}
+        return render(request, "core/people/_reveal_denied.html", context, status=422)
     try:
         value = services.reveal_personal_field(
             actor=request.user,
             obj=person,
             field=field,
-            reason=request.POST.get("reason", ""),
+            reason=form.cleaned_data["reason"],
             remote_addr=client_addr(request),
         )
     except PermissionDenied as exc:
         context = {"message": exc.message}
         return render(request, "core/people/_reveal_denied.html", context, status=403)
-    return render(request, "core/people/_revealed.html", {"value": value})
+    return render(request, "core/people/_revealed.html", {"value": value, "field": field})
 
 
 @login_required

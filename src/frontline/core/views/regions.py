@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from frontline.core.models import Organization, Person, Region
 from frontline.core.scoping import scope_paths
-from frontline.core.views.common import paginate
+from frontline.core.views.common import paginate, scoped_object_or_404
 
 
 def with_children_count(regions):
@@ -30,7 +30,7 @@ def region_index(request):
 @login_required
 def region_detail(request, code: str):
     user = request.user
-    region = get_object_or_404(Region.objects.visible_to(user), code=code)
+    region = scoped_object_or_404(user, Region.objects.all(), code=code)
     children = with_children_count(Region.objects.visible_to(user).filter(parent=region))
     context = {
         "region": region,

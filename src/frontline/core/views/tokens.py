@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from frontline.core import services
 from frontline.core.errors import DomainError
@@ -46,9 +46,13 @@ def token_list(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request, pk: int):
     token = get_object_or_404(own_tokens(request.user), pk=pk)
+    if request.method != "POST":
+        # A link, a bookmark or a prefetch must not revoke anything: back to the list.
+        messages.info(request, _("撤销令牌请在列表中点击“撤销”按钮"))
+        return redirect("token_list")
     try:
         services.revoke_token(actor=request.user, token=token)
     except DomainError as exc:
