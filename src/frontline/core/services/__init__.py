@@ -10,6 +10,9 @@ from frontline.core.services.accounts import (
     issue_token,
     revoke_role,
     revoke_token,
+    set_account_active,
+    set_account_password,
+    unlock_account,
 )
 from frontline.core.services.attachments import (
     attach_file,
@@ -78,7 +81,10 @@ __all__ = [
     "reveal_personal_field",
     "revoke_role",
     "revoke_token",
+    "set_account_active",
+    "set_account_password",
     "sync_attachment_region",
+    "unlock_account",
     "update_organization",
     "update_person",
     "update_region",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from frontline.core import request_id
-from frontline.core.errors import DomainError, InvalidInput
+from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import AccountEvent, ApiToken, Person, Region, RoleAssignment
 from frontline.core.roles import Capability, Role
 from frontline.core.services.validation import _clean_text, require
@@ -134,3 +134,63 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
         data={"token": token.key_prefix},
     )
     return token
+
+
+def _require_manages_account(actor, user) -> None:
+    """Managing an account needs the capability over every region it is attached to: its
+    person's and each of its roles'. A station chief cannot take over a county officer."""
+    if actor is None or actor.is_superuser:
+        return
+    if user.is_superuser:
+        raise PermissionDenied(_("只有系统管理员可以管理系统管理员账号"))
+    regions = [a.region for a in RoleAssignment.objects.filter(user=user).select_related("region")]
+    person = Person.objects.filter(user=user).select_related("region").first()
+    if person is not None:
+        regions.append(person.region)
+    if not regions:
+        raise PermissionDenied(_("您没有此操作的权限"))
+    for region in regions:
+        require(actor, Capability.MANAGE_ACCOUNTS, region)
+
+
+@transaction.atomic
+def set_account_active(*, actor, user, active: bool) -> User:
+    _require_manages_account(actor, user)
+    # Compare with the stored value: a form may already have set the attribute in memory.
+    if User.objects.filter(pk=user.pk, is_active=active).exists():
+        user.is_active = active
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    _account_event(actor=actor, user=user, kind="account_enabled" if active else "account_disabled")
+    return user
+
+
+@transaction.atomic
+def set_account_password(*, actor, user, password: str) -> User:
+    """An administrator sets a new password (forgotten password, new colleague)."""
+    _require_manages_account(actor, user)
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput(
+            _("密码不符合要求"), details={"password": " ".join(exc.messages)}
+        ) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _account_event(actor=actor, user=user, kind="password_set")
+    return user
+
+
+@transaction.atomic
+def unlock_account(*, actor, user) -> User:
+    """End a lockout after repeated wrong passwords (django-axes counters)."""
+    from axes.utils import reset
+
+    _require_manages_account(actor, user)
+    reset(username=user.get_username())
+    _account_event(actor=actor, user=user, kind="account_unlocked")
+    return user

@@ -400,3 +400,15 @@ def test_admin_edit_keeps_a_parent_outside_the_scope(world):
     assert response.status_code == 302, response.context["adminform"].form.errors
     station.refresh_from_db()
     assert station.parent == brigade and station.duty_phone == "0575-84123456"
+
+
+def test_account_changes_leave_account_events(world):
+    from frontline.core.models import AccountEvent
+
+    client = world.client_for(world.parent)
+    client.post(user_change_url(world.same), {"is_active": ""})
+    password_url = reverse("admin:auth_user_password_change", args=[world.same.pk])
+    new = "Plain-Copper-Lantern-7"
+    client.post(password_url, {"password1": new, "password2": new})
+    kinds = set(AccountEvent.objects.filter(user=world.same).values_list("kind", flat=True))
+    assert {"account_disabled", "password_set"} <= kinds
