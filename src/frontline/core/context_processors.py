@@ -38,6 +38,7 @@ class NavItem:
     label: str
     url: str
     active: bool
+    badge: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,12 @@ def display_name(user) -> str:
 
 _SECTIONS = [
     (gettext_lazy("首页"), "home"),
+    (gettext_lazy("地图"), "map"),
+    (gettext_lazy("任务"), "task_mine"),
     (gettext_lazy("区划"), "region_index"),
     (gettext_lazy("单位"), "organization_list"),
     (gettext_lazy("人员"), "person_list"),
+    (gettext_lazy("消息"), "inbox"),
     (gettext_lazy("接口令牌"), "token_list"),
 ]
 
@@ -104,11 +108,20 @@ def nav_items(request) -> list[NavItem]:
             continue
         url = reverse(url_name)
         active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append(NavItem(str(label), url, active))
+        badge = unread_count(user) if url_name == "inbox" else 0
+        items.append(NavItem(str(label), url, active, badge))
     if user.is_staff:
         url = reverse("admin:index")
         items.append(NavItem(_("管理后台"), url, request.path.startswith(url)))
     return items
+
+
+def unread_count(user) -> int:
+    from frontline.core.models import Channel, Notification
+
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+    ).count()
 
 
 def section_url(path: str) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from frontline.core.views import account, organizations, pages, people, regions, tokens
+from frontline.core.views import account, inbox, organizations, pages, people, regions, tokens
 
 
 class ObjectIdConverter:
@@ -19,6 +19,9 @@ class ObjectIdConverter:
 register_converter(ObjectIdConverter, "id")
 
 urlpatterns = [
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/read-all/", inbox.inbox_read_all, name="inbox_read_all"),
+    path("inbox/<id:pk>/open/", inbox.inbox_open, name="inbox_open"),
     path("", pages.home, name="home"),
     path("favicon.ico", account.FaviconView.as_view(), name="favicon"),
     path("focus/", pages.set_focus, name="set_focus"),

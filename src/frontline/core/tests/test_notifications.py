@@ -258,3 +258,32 @@ def test_person_without_account_gets_no_in_app_row(world):
     person = make_person(world.village)
     assert person.user is None
     assert services.notify_users([], kind="test", subject="x", webhooks=False) == []
+
+
+def test_inbox_page_badge_and_open(world):
+    services.notify_users(
+        [world.same], kind="test", subject="请核查隐患", link="/people/", webhooks=False
+    )
+    services.notify_users([world.parent], kind="test", subject="别人的消息", webhooks=False)
+    client = world.client_for(world.same)
+    home = client.get("/").content.decode()
+    assert "data-unread>1<" in home
+    page = client.get("/inbox/").content.decode()
+    assert "请核查隐患" in page and "别人的消息" not in page
+    own = Notification.objects.get(subject="请核查隐患")
+    opened = client.post(f"/inbox/{own.pk}/open/")
+    assert opened.status_code == 302 and opened["Location"] == "/people/"
+    own.refresh_from_db()
+    assert own.read_at is not None
+    assert "data-unread" not in client.get("/").content.decode()
+    other = Notification.objects.get(subject="别人的消息")
+    assert client.post(f"/inbox/{other.pk}/open/").status_code == 404
+
+
+def test_inbox_never_redirects_off_site(world):
+    services.notify_users(
+        [world.same], kind="test", subject="x", link="https://evil.example/", webhooks=False
+    )
+    client = world.client_for(world.same)
+    row = Notification.objects.get()
+    assert client.post(f"/inbox/{row.pk}/open/")["Location"] == "/inbox/"
