@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from frontline.env import (
     ConfigurationError,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
@@ -238,6 +239,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "frontline@localhost")
 FRONTLINE_TASK_RESPOND_MINUTES = env_int("TASK_RESPOND_MINUTES", 60, minimum=1)
 FRONTLINE_TASK_LEAD_MINUTES = env_int("TASK_LEAD_MINUTES", 60, minimum=1)
 FRONTLINE_TASK_REMIND_MINUTES = env_int("TASK_REMIND_MINUTES", 60, minimum=1)
+
+# Map: base tiles ("none" draws boundaries on a plain background, for intranets).
+MAP_TILES = env_choice("MAP_TILES", "none", {"none", "osm", "tianditu", "amap"})
+TIANDITU_KEY = env_str("TIANDITU_KEY", "")
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+MAP_MAX_FEATURES = env_int("MAP_MAX_FEATURES", 5000, minimum=100)
 
 # Attachments.
 FRONTLINE_UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 20, minimum=1)
