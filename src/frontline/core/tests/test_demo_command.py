@@ -5,6 +5,7 @@ a fresh clone.
 """
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,55 @@ def login(opener, base: str, username: str, password: str) -> str:
     return opener.open(request).read().decode()
 
 
+def api_post(opener, base: str, path: str, body: dict) -> dict:
+    token = next(c.value for c in opener.cookiejar if c.name == "csrftoken")
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token, "Referer": base},
+    )
+    return json.loads(opener.open(request).read())
+
+
+def assert_worker_delivers(base: str, *, assignee: dict) -> None:
+    """The station chief assigns a task to the grid worker through the web server; the
+    notification it queues is delivered by the worker process, not by the request."""
+    chief = new_opener()
+    login(chief, base, "chief", "frontline-demo")
+    grid = assignee["assignments"][0]["region"]["code"]
+    due = (datetime.now(UTC) + timedelta(hours=4)).isoformat()
+    task = api_post(
+        chief,
+        base,
+        "/api/v1/tasks",
+        {
+            "title": "清理楼道堆放物",
+            "region_code": grid,
+            "due_at": due,
+            "assignee_person_id": assignee["person_id"],
+        },
+    )
+    grid_worker = new_opener()
+    login(grid_worker, base, "grid", "frontline-demo")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        inbox = json.loads(grid_worker.open(f"{base}/api/v1/notifications").read())
+        statuses = [
+            n["status"] for n in inbox["items"] if task["number"] in n["subject"] + n["body"]
+        ]
+        if statuses == ["delivered"]:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the worker did not deliver the task notification: {inbox}")
+
+
+def new_opener():
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.cookiejar = jar
+    return opener
+
+
 @pytest.mark.skipif(not FRONTLINE.exists(), reason="the frontline console script is not installed")
 def test_demo_serves_a_seeded_login_protected_platform(tmp_path):
     port = free_port()
@@ -65,17 +116,16 @@ def test_demo_serves_a_seeded_login_protected_platform(tmp_path):
     )
     try:
         wait_for(f"{base}/login/", 150)
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        opener = new_opener()
         with opener.open(f"{base}/static/vendor/leaflet/leaflet.js") as response:
             assert response.status == 200
         with opener.open(f"{base}/") as response:
             assert response.url.startswith(f"{base}/login/")  # login-protected
         home = login(opener, base, "grid", "frontline-demo")
         assert "演示数据" in home
-        me = opener.open(f"{base}/api/v1/me").read().decode()
-        assert '"grid_worker"' in me
+        me = json.loads(opener.open(f"{base}/api/v1/me").read())
+        assert me["assignments"][0]["role"] == "grid_worker"
+        assert_worker_delivers(base, assignee=me)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
