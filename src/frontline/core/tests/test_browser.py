@@ -5,45 +5,16 @@ FRONTLINE_SCREENSHOT=/some/file.png to keep a picture of the home page.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
 from frontline.core.testing import PASSWORD, build_world, make_organization, make_person
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-# itself (building the world) are still plain synchronous calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from frontline.core.tests.conftest import needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Chromium not installed at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def log_in(browser, base_url: str, username: str, **context_options):

@@ -5,46 +5,20 @@ host other than the live server is aborted, as on a station intranet.
 """
 
 import os
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from frontline.core.models import RegionLevel
 from frontline.core.testing import PASSWORD, build_world
+from frontline.core.tests.conftest import needs_chromium
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Chromium not installed at /usr/bin/chromium (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_map_shows_the_boundaries_with_no_network(live_server, transactional_db, browser):
