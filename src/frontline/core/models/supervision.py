@@ -35,7 +35,7 @@ class TaskPriority(models.TextChoices):
 
 class SupervisedTask(models.Model):
     number = models.CharField(_("编号"), max_length=40, unique=True)
-    title = models.CharField(_("任务"), max_length=200)
+    title = models.CharField(_("任务名称"), max_length=200)
     description = models.TextField(_("要求"), blank=True)
     priority = models.CharField(
         _("紧急程度"), max_length=16, choices=TaskPriority.choices, default=TaskPriority.NORMAL

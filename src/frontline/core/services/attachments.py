@@ -32,6 +32,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone as django_timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from frontline.core.errors import InvalidInput
@@ -434,7 +435,7 @@ def clean_original_name(name: str | None, extension: str) -> str:
     text = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
     if not text or text in (".", ".."):
-        text = _("附件") + extension
+        text = pgettext("file name", "附件") + extension
     if len(text) > 255:
         stem, ext = os.path.splitext(text)
         text = stem[: 255 - len(ext[:16])] + ext[:16]

@@ -21,7 +21,7 @@ def map_strings() -> dict[str, str]:
         "zoom_in_to_see": _("放大到 %(zoom)s 级以上显示"),
         "no_boundary": _("辖区尚未录入边界，无法定位地图。请在“区划”中维护边界。"),
         "no_tiles": _("无底图（内网模式）"),
-        "base_map": _("底图"),
+        "base_map": _("底图："),
         "fullscreen": _("全屏"),
         "exit_fullscreen": _("退出全屏"),
         "fit_scope": _("回到辖区"),

@@ -326,7 +326,7 @@
           });
         });
         var base = L.DomUtil.create("p", "map-base", body);
-        base.textContent = T.base_map + "：" + (app.hasTiles ? app.config.tiles.provider : T.no_tiles);
+        base.textContent = T.base_map + " " + (app.hasTiles ? app.config.tiles.provider : T.no_tiles);
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         return box;
