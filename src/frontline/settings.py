@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",  # serves the OpenAPI page (Swagger UI) from local static files, not a CDN
     "frontline.core",
+    "frontline.hazards",
 ]
 
 MIDDLEWARE = [
     "frontline.core.middleware.RequestIdMiddleware",
     "frontline.core.middleware.ApiErrorShapeMiddleware",
+    "frontline.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -96,3 +96,32 @@ class ApiErrorShapeMiddleware(MiddlewareMixin):
         if response.has_header("Allow"):
             shaped["Allow"] = response["Allow"]
         return shaped
+
+
+class RejectNulMiddleware(MiddlewareMixin):
+    """No text the platform stores may contain a NUL character: PostgreSQL refuses it, and
+    no station ever types one. JSON bodies and query strings carrying one are bad input.
+    (Forms are covered by Django's own validator; uploaded files may contain any byte.)"""
+
+    def process_request(self, request):
+        if "\x00" in request.META.get("QUERY_STRING", "").replace("%00", "\x00"):
+            return self._refuse(request, "query")
+        if request.content_type == "application/json" and request.method in {
+            "POST",
+            "PUT",
+            "PATCH",
+        }:
+            body = request.body
+            if b"\x00" in body or b"\\u0000" in body.lower():
+                return self._refuse(request, "body")
+        return None
+
+    def _refuse(self, request, where: str):
+        return JsonResponse(
+            {
+                "code": "validation_error",
+                "message": str(_("输入有误，请检查标注的字段")),
+                "details": {where: str(_("不能包含空字符（NUL）"))},
+            },
+            status=422 if request.path.startswith("/api/") else 400,
+        )

@@ -335,3 +335,13 @@ def test_organization_keeps_fields_it_was_not_given(world):
     services.update_organization(actor=world.same, organization=child, address="柯岩大道 1 号")
     child.refresh_from_db()
     assert child.parent == parent
+
+
+def test_nul_characters_are_bad_input_not_a_database_error(world):
+    client = world.client_for(world.same)
+    body = json.dumps({"name": "张\u0000三", "region_code": world.village.code})
+    response = client.post("/api/v1/people", data=body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["details"] == {"body": "不能包含空字符（NUL）"}
+    assert client.get("/api/v1/people?q=%00").status_code == 422
+    assert not Person.objects.filter(name__startswith="张").exists()

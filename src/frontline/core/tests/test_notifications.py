@@ -201,6 +201,15 @@ def test_two_workers_never_send_one_message_twice(world, receiver):
     assert len(receiver.requests) == 1
 
 
+@pytest.fixture
+def keep_test_connection(monkeypatch):
+    # A task run by the consumer closes the database connection around itself; here that
+    # connection holds the test's transaction (PostgreSQL), so it must stay open.
+    import huey.contrib.djhuey as djhuey
+
+    monkeypatch.setattr(djhuey, "close_old_connections", lambda: None)
+
+
 def run_through_queue(storage, world, django_capture_on_commit_callbacks) -> Notification:
     """Queue a notification for real (not inline) and let the consumer's code path run it."""
     original = HUEY.storage
@@ -220,13 +229,17 @@ def run_through_queue(storage, world, django_capture_on_commit_callbacks) -> Not
     return Notification.objects.get()
 
 
-def test_delivery_through_the_sqlite_queue(world, tmp_path, django_capture_on_commit_callbacks):
+def test_delivery_through_the_sqlite_queue(
+    world, tmp_path, django_capture_on_commit_callbacks, keep_test_connection
+):
     storage = SqliteStorage(name="frontline-test", filename=str(tmp_path / "queue.sqlite3"))
     row = run_through_queue(storage, world, django_capture_on_commit_callbacks)
     assert row.status == NotificationStatus.DELIVERED
 
 
-def test_delivery_through_the_redis_queue(world, django_capture_on_commit_callbacks, redis_url):
+def test_delivery_through_the_redis_queue(
+    world, django_capture_on_commit_callbacks, redis_url, keep_test_connection
+):
     from huey.storage import RedisStorage
 
     storage = RedisStorage(name=f"frontline-test-{uuid.uuid4().hex[:8]}", url=redis_url)
