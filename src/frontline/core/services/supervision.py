@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -42,6 +42,7 @@ from frontline.core.models import (
     TaskPriority,
     TaskState,
 )
+from frontline.core.numbers import save_with_number
 from frontline.core.roles import ROLE_CAPABILITIES, Capability, Role, can
 from frontline.core.scoping import active_assignments, scope_paths, subtree_q
 from frontline.core.services.notifications import notify_users
@@ -337,31 +338,8 @@ def _future(value: datetime | None, field: str, now: datetime, cleaner: Cleaner)
 NUMBER_PREFIX = "DB"
 
 
-def _next_number(region: Region, now: datetime) -> str:
-    prefix = f"{NUMBER_PREFIX}-{region.code}-{timezone.localtime(now).year}-"
-    last = (
-        SupervisedTask.objects.filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{sequence:05d}"
-
-
-def _save_with_number(task: SupervisedTask, now: datetime, attempts: int = 8) -> None:
-    """Take the next number of the region and year; two requests that read the same last
-    number collide on the unique index, and the loser takes the next one."""
-    for attempt in range(attempts):
-        task.number = _next_number(task.region, now)
-        try:
-            with transaction.atomic():
-                task.save()
-            return
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise
-            task.pk = None
+def _save_with_number(task: SupervisedTask, now: datetime) -> None:
+    save_with_number(task, kind=NUMBER_PREFIX, region_code=task.region.code, now=now)
 
 
 # --- services ------------------------------------------------------------------------------

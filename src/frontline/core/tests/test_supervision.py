@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from frontline.core import services
+from frontline.core import numbers, services
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import (
     Notification,
@@ -17,7 +17,6 @@ from frontline.core.models import (
     TaskState,
 )
 from frontline.core.roles import Role
-from frontline.core.services import supervision
 from frontline.core.testing import (
     PASSWORD,
     assert_api_matrix,
@@ -176,14 +175,14 @@ def test_numbers_run_per_region_and_year(world, team):
 def test_number_collision_takes_the_next_number(world, team, monkeypatch):
     """Two requests that read the same last number: the loser retries with the next one."""
     first = assign(world, organization=team[0])
-    real = supervision._next_number
+    real = numbers.next_number
     calls = []
 
-    def stale_then_real(region, now):
+    def stale_then_real(model, prefix, field="number"):
         calls.append(1)
-        return first.number if len(calls) == 1 else real(region, now)
+        return first.number if len(calls) == 1 else real(model, prefix, field)
 
-    monkeypatch.setattr(supervision, "_next_number", stale_then_real)
+    monkeypatch.setattr(numbers, "next_number", stale_then_real)
     second = assign(world, organization=team[0])
     assert second.number != first.number and second.number.endswith("-00002")
     assert len(calls) == 2

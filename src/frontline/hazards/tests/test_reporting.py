@@ -1,0 +1,41 @@
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from frontline.core.errors import InvalidInput, PermissionDenied
+from frontline.core.roles import Role
+from frontline.core.testing import assert_queryset_matrix, make_user
+from frontline.hazards.models import Hazard, HazardState
+from frontline.hazards.testing import credit_code, make_enterprise, make_hazard
+
+
+def test_reported_hazard_is_found_numbered_by_township_and_scoped(world):
+    hazard = make_hazard(world.village, actor=world.same)
+    year = timezone.localtime().year
+    assert hazard.number == f"YH-{world.township.code}-{year}-00001"
+    assert hazard.state == HazardState.FOUND
+    assert [e.kind for e in hazard.events.all()] == ["reported"]
+    assert make_hazard(world.grid).number.endswith("-00002")
+    assert_queryset_matrix(Hazard.objects, hazard, world)
+
+
+def test_number_sequence_restarts_each_year(world):
+    make_hazard(world.village)
+    next_year = timezone.make_aware(datetime(timezone.localtime().year + 1, 1, 2))
+    assert make_hazard(world.village, now=next_year).number.endswith("-00001")
+
+
+def test_bad_reports_are_refused_and_nothing_is_written(world):
+    other = make_enterprise(world.sibling_township)
+    with pytest.raises(InvalidInput) as error:
+        make_hazard(world.village, title=" ", enterprise=other, lon=120.4)
+    assert set(error.value.details) == {"title", "enterprise", "lat"}
+    leader = make_user(Role.LEADER, world.county, "leader")
+    with pytest.raises(PermissionDenied):
+        make_hazard(world.village, actor=leader)
+    assert not Hazard.objects.exists()
+
+
+def test_credit_code_builder_makes_valid_codes():
+    assert credit_code(1) == "91330621MA0000001N"
