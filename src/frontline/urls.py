@@ -13,4 +13,7 @@ urlpatterns = [
     path("", include("frontline.core.urls_tasks")),
     path("", include("frontline.core.urls_attachments")),
     path("", include("frontline.core.urls_map")),
+    path("", include("frontline.hazards.urls_objects")),
+    path("", include("frontline.hazards.urls_hazards")),
+    path("", include("frontline.hazards.urls_inspections")),
 ]

@@ -5,19 +5,15 @@ from __future__ import annotations
 import itertools
 
 from frontline.hazards import services
+from frontline.hazards.codes import make_credit_code
 from frontline.hazards.models import Enterprise, HazardSource, Industry, Place, PlaceCategory
 
 _serial = itertools.count(1)
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CODE_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
 
 def credit_code(seed: int) -> str:
-    """A valid 18-character unified social credit code (GB 32100) built from a number."""
-    body = f"91330621MA{seed:07d}"[:17]
-    body = body[:8] + "".join(ch if ch in _CODE_CHARS else "0" for ch in body[8:])
-    total = sum(_CODE_CHARS.index(ch) * w for ch, w in zip(body, _CODE_WEIGHTS, strict=True))
-    return body + _CODE_CHARS[(31 - total % 31) % 31]
+    """A valid 18-character unified social credit code built from a number."""
+    return make_credit_code("330621", seed)
 
 
 def make_enterprise(region, name: str | None = None, **kw) -> Enterprise:

@@ -18,6 +18,7 @@ from frontline.hazards.models.inspections import (
     RectificationNotice,
 )
 from frontline.hazards.models.objects import (
+    COLOUR_RANK,
     Enterprise,
     Industry,
     MajorHazardInstallation,
@@ -28,6 +29,7 @@ from frontline.hazards.models.objects import (
 from frontline.hazards.models.risks import AssessmentMethod, RiskPoint
 
 __all__ = [
+    "COLOUR_RANK",
     "AssessmentMethod",
     "ChecklistItem",
     "ChecklistTemplate",

@@ -6,6 +6,7 @@ from django.utils import timezone
 from frontline.core.errors import InvalidInput, PermissionDenied
 from frontline.core.roles import Role
 from frontline.core.testing import assert_queryset_matrix, make_user
+from frontline.hazards.codes import is_valid_credit_code
 from frontline.hazards.models import Hazard, HazardState
 from frontline.hazards.testing import credit_code, make_enterprise, make_hazard
 
@@ -37,5 +38,10 @@ def test_bad_reports_are_refused_and_nothing_is_written(world):
     assert not Hazard.objects.exists()
 
 
-def test_credit_code_builder_makes_valid_codes():
-    assert credit_code(1) == "91330621MA0000001N"
+def test_credit_code_check_character():
+    assert is_valid_credit_code(credit_code(1))
+    # A published example code with a valid check character.
+    assert is_valid_credit_code("91350100M000100Y43")
+    assert not is_valid_credit_code("91350100M000100Y44")
+    assert not is_valid_credit_code("91350100M000100Y4")
+    assert not is_valid_credit_code("91350100M000100I43")

@@ -37,6 +37,10 @@ _SUMMARY_ROWS = [
     ("people", "人员"),
     ("accounts", "账号"),
     ("role_assignments", "角色授权"),
+    ("enterprises", "企业"),
+    ("places", "场所"),
+    ("risk_points", "风险点"),
+    ("hazards", "隐患"),
 ]
 
 
