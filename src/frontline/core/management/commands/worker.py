@@ -16,10 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=None, help="工作线程数")
 
     def handle(self, *args, once, workers, **options):
-        # Importing the task modules registers their sweeps.
-        from huey.contrib.djhuey import HUEY  # noqa: F401
+        # Importing every app's `tasks` module registers its sweeps, as Huey's consumer does.
+        from django.utils.module_loading import autodiscover_modules
 
-        from frontline.core import tasks  # noqa: F401
+        autodiscover_modules("tasks")
 
         if once:
             for name, result in run_all_sweeps().items():
