@@ -6,3 +6,6 @@ class HazardsConfig(AppConfig):
     name = "frontline.hazards"
     label = "hazards"
     verbose_name = _("安全监管")
+
+    def ready(self) -> None:
+        from frontline.hazards import maps  # noqa: F401  (registers the map layers)

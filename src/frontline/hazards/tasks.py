@@ -1,0 +1,11 @@
+"""Background work of the hazards app, found by Huey's autodiscovery of `tasks` modules."""
+
+from __future__ import annotations
+
+from frontline.core.worker import sweep
+from frontline.hazards.services import loop
+
+
+@sweep("escalate_overdue_hazards", minutes=5)
+def escalate_overdue_hazards():
+    return loop.escalate_overdue_hazards()
