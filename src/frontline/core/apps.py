@@ -8,6 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础数据")
 
     def ready(self) -> None:
+        from frontline.core import converters
+
+        converters.register()
         mask_encrypted_fields_in_audit_log()
 
 

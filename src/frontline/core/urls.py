@@ -1,22 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from frontline.core.views import account, inbox, organizations, pages, people, regions, tokens
-
-
-class ObjectIdConverter:
-    """Like <int:…> but no longer than a database id can be, so a 30-digit id in a URL is a
-    404 instead of an integer overflow in the database driver."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(ObjectIdConverter, "id")
 
 urlpatterns = [
     path("inbox/", inbox.inbox, name="inbox"),

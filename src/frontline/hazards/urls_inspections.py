@@ -1,56 +1,35 @@
 """Pages of inspections, notices, plans, ledgers and statistics."""
 
-from django.urls import path, register_converter
+from django.urls import path
 
 from frontline.hazards.views import inspections, ledgers
-
-
-class DatabaseId:
-    """At most 18 digits: an absurd id is a 404, not an integer overflow in the database."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(DatabaseId, "inspection_id")
 
 urlpatterns = [
     path("inspections/", inspections.inspection_list, name="inspection_list"),
     path("inspections/new/", inspections.inspection_start, name="inspection_start"),
+    path("inspections/<id:pk>/", inspections.inspection_detail, name="inspection_detail"),
     path(
-        "inspections/<inspection_id:pk>/", inspections.inspection_detail, name="inspection_detail"
-    ),
-    path(
-        "inspections/<inspection_id:pk>/items/<inspection_id:item_pk>/",
+        "inspections/<id:pk>/items/<id:item_pk>/",
         inspections.record_item,
         name="inspection_record_item",
     ),
     path(
-        "inspections/<inspection_id:pk>/results/<inspection_id:result_pk>/hazard/",
+        "inspections/<id:pk>/results/<id:result_pk>/hazard/",
         inspections.convert_result,
         name="inspection_convert_result",
     ),
-    path("inspections/<inspection_id:pk>/submit/", inspections.submit, name="inspection_submit"),
+    path("inspections/<id:pk>/submit/", inspections.submit, name="inspection_submit"),
     path(
-        "inspections/<inspection_id:pk>/notices/new/",
+        "inspections/<id:pk>/notices/new/",
         inspections.notice_create,
         name="notice_create",
     ),
-    path(
-        "inspections/notices/<inspection_id:pk>/", inspections.notice_detail, name="notice_detail"
-    ),
-    path(
-        "inspections/notices/<inspection_id:pk>/docx", inspections.notice_docx, name="notice_docx"
-    ),
+    path("inspections/notices/<id:pk>/", inspections.notice_detail, name="notice_detail"),
+    path("inspections/notices/<id:pk>/docx", inspections.notice_docx, name="notice_docx"),
     path("inspections/plans/", inspections.plan_list, name="inspection_plans"),
     path("inspections/plans/new/", inspections.plan_create, name="inspection_plan_create"),
     path(
-        "inspections/plans/<inspection_id:pk>/",
+        "inspections/plans/<id:pk>/",
         inspections.plan_detail,
         name="inspection_plan_detail",
     ),
