@@ -43,3 +43,15 @@ def redis_url():
                 "Redis is required (FRONTLINE_REQUIRE_REDIS=1) but 127.0.0.1:6379 is closed"
             )
         pytest.skip(f"Redis not reachable at {url} (start redis-server to run this test)")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request made in English by an earlier test leaves English active in this thread;
+    # every test starts in the platform's language, as a new request does.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
