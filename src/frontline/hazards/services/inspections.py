@@ -291,7 +291,7 @@ def submit_inspection(
 def hazard_from_failed_item(*, actor, result: InspectionResult, now: datetime | None = None):
     """One tap: the failed item becomes a hazard of the inspected object (once)."""
     result = (
-        InspectionResult.objects.select_for_update()
+        InspectionResult.objects.select_for_update(of=("self",))
         .select_related("inspection__region", "inspection__enterprise", "inspection__place")
         .select_related("item")
         .get(pk=result.pk)
