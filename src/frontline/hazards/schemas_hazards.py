@@ -16,7 +16,10 @@ from frontline.core.schemas import ObjectId, region_subtree_q
 from frontline.core.schemas_tasks import actor_name
 from frontline.hazards.models import HazardLevel, HazardSource, HazardState
 from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
-from frontline.hazards.services.loop import listed_of, plan_of
+from frontline.hazards.services.loop_rules import (
+    listed_of,
+    plan_of,
+)
 
 
 class HazardOut(Schema):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from frontline.core.worker import sweep
-from frontline.hazards.services import loop
+from frontline.hazards.services import escalation
 
 
 @sweep("escalate_overdue_hazards", minutes=5)
 def escalate_overdue_hazards():
-    return loop.escalate_overdue_hazards()
+    return escalation.escalate_overdue_hazards()

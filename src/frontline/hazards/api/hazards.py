@@ -35,11 +35,13 @@ from frontline.hazards.schemas_hazards import (
     RectifiedIn,
     ReturnIn,
 )
-from frontline.hazards.services.loop import (
-    allowed_actions,
+from frontline.hazards.services.field_reports import (
     check_report_rate,
-    overdue_first,
     region_for_report,
+)
+from frontline.hazards.services.loop_rules import (
+    allowed_actions,
+    overdue_first,
 )
 
 router = Router(tags=["hazards"])

@@ -1,6 +1,9 @@
 """Every state change of safety supervision. Callers use
 `from frontline.hazards import services` and `services.report_hazard(...)`."""
 
+from frontline.hazards.services.escalation import (
+    escalate_overdue_hazards,
+)
 from frontline.hazards.services.importing import (
     ImportReport,
     export_enterprises,
@@ -30,7 +33,6 @@ from frontline.hazards.services.loop import (
     confirm_hazard,
     control_hazard,
     deny_extension,
-    escalate_overdue_hazards,
     list_for_supervision,
     reject_hazard,
     report_rectified,

@@ -13,10 +13,12 @@ from frontline.core.testing import PASSWORD, make_organization, make_person, mak
 from frontline.core.worker import SWEEPS
 from frontline.hazards import services
 from frontline.hazards.models import Hazard, HazardLevel, HazardState
-from frontline.hazards.services.loop import (
+from frontline.hazards.services.escalation import (
+    escalate_overdue_hazards,
+)
+from frontline.hazards.services.loop_rules import (
     TRANSITIONS,
     allowed_actions,
-    escalate_overdue_hazards,
     supervising_region,
 )
 from frontline.hazards.testing import make_hazard

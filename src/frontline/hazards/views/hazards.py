@@ -36,16 +36,18 @@ from frontline.hazards.models import (
     HazardState,
 )
 from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
-from frontline.hazards.services.loop import (
-    TRANSITIONS,
+from frontline.hazards.services.field_reports import (
     TooManyReports,
-    allowed_actions,
     check_report_rate,
+    region_for_report,
+    report_regions,
+)
+from frontline.hazards.services.loop_rules import (
+    TRANSITIONS,
+    allowed_actions,
     listed_of,
     overdue_first,
     plan_of,
-    region_for_report,
-    report_regions,
     supervising_region,
     township_of,
 )
