@@ -282,7 +282,7 @@ def notice_detail(request, pk: int):
 def notice_docx(request, pk: int):
     notice = _notice(request, pk)
     response = HttpResponse(services.notice_docx(notice), content_type=DOCX_TYPE)
-    name = quote(f"责令限期整改指令书-{notice.number}.docx")
+    name = quote(f"{_('责令限期整改指令书')}-{notice.number}.docx")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
     return response
 

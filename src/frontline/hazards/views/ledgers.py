@@ -139,7 +139,7 @@ def statistics(request):
 def statistics_export(request):
     year, quarter = _quarter(request)
     stats = services.quarterly_statistics(request.user, year, quarter)
-    return _xlsx(ledgers.statistics_xlsx(stats), f"隐患统计-{year}Q{quarter}.xlsx")
+    return _xlsx(ledgers.statistics_xlsx(stats), f"{_('隐患统计')}-{year}Q{quarter}.xlsx")
 
 
 @login_required
