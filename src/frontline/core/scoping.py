@@ -107,3 +107,32 @@ class ScopedQuerySet(models.QuerySet):
 
     def within(self, path: str):
         return self.filter(subtree_q(self.scope_path_field, [path]))
+
+    def visible_in_order(self, user):
+        """`visible_to(user)` for a long list read in the order of an index that also carries
+        `region_id` (the hazard work queue, a ledger by date).
+
+        The scope becomes `+region_id IN (regions of the scope)`. The unary plus keeps SQLite
+        from answering through the region index, which would collect every visible row and
+        sort them all for one page; instead it walks the ordered index, checks the region
+        from the index entry and stops after the page. PostgreSQL reads the plus as a no-op
+        and chooses on its statistics. Only for models scoped by their own `region`.
+        """
+        if self.scope_path_field != "region__path":
+            raise TypeError(f"{self.model.__name__} is not scoped by its own region")
+        paths = scope_paths(user)
+        if paths is None:
+            return self.all()
+        if not paths:
+            return self.none()
+        regions = self.model._meta.get_field("region").related_model.objects.filter(
+            subtree_q("path", paths)
+        )
+        return self.alias(scope_region=_Unindexed("region_id")).filter(
+            scope_region__in=regions.values("pk")
+        )
+
+
+class _Unindexed(models.Func):
+    template = "+%(expressions)s"
+    output_field = models.BigIntegerField()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey.contrib.djhuey import db_task
 
 from frontline.core import tasks_supervision  # noqa: F401  (registers its sweep)
+from frontline.core.maintenance import refresh_planner_statistics
 from frontline.core.services import delivery
 from frontline.core.worker import sweep
 
@@ -19,3 +20,8 @@ def deliver_notification(notification_id: int):
 @sweep("deliver_due_notifications", minutes=1)
 def deliver_due_notifications():
     return delivery.deliver_due_notifications()
+
+
+@sweep("refresh_planner_statistics", minutes=60)
+def planner_statistics():
+    return refresh_planner_statistics()

@@ -1,6 +1,7 @@
 """Demo data for safety supervision: enterprises by the district's real industries (textiles,
 dyeing, chemicals, fireworks…), small venues and crowded places in every village, risk points,
-and a year of hazards in every state of the loop.
+a year of hazards in every state of the loop, and a year of inspections item by item with
+their timelines.
 
 Written in bulk like the core's demo (a system job creating fresh data); hazard numbers,
 deadlines and events follow the same rules the services apply.
@@ -19,6 +20,7 @@ from frontline.hazards.codes import make_credit_code
 from frontline.hazards.models import (
     COLOUR_RANK,
     AssessmentMethod,
+    ChecklistTemplate,
     Enterprise,
     Hazard,
     HazardEvent,
@@ -26,6 +28,13 @@ from frontline.hazards.models import (
     HazardSource,
     HazardState,
     Industry,
+    Inspection,
+    InspectionEvent,
+    InspectionEventKind,
+    InspectionForm,
+    InspectionResult,
+    InspectionState,
+    ItemOutcome,
     Place,
     PlaceCategory,
     RiskColour,
@@ -306,5 +315,156 @@ def generate_hazards(ctx) -> None:
     ctx.count("hazards", len(hazards))
 
 
+# Which seeded checklist an inspector takes to which object.
+INDUSTRY_CHECKLIST = {
+    Industry.FIREWORKS: "fireworks-workshop",
+    Industry.CHEMICALS: "hazchem-storage",
+    Industry.HAZCHEM_TRADE: "hazchem-storage",
+}
+CROWDED_PLACES = {
+    PlaceCategory.MALL,
+    PlaceCategory.HOTEL,
+    PlaceCategory.SCHOOL,
+    PlaceCategory.ELDERLY_HOME,
+    PlaceCategory.INTERNET_CAFE,
+}
+INSPECTION_FORM_WEIGHTS = [
+    (InspectionForm.ROUTINE, 70),
+    (InspectionForm.CAMPAIGN, 15),
+    (InspectionForm.JOINT, 8),
+    (InspectionForm.UNANNOUNCED, 7),
+]
+FAILED_ITEM_NOTES = ["现场发现问题，已当场告知负责人", "已拍照取证", "要求立即整改", ""]
+
+
+def _checklist_code(target, kind: str) -> str:
+    if kind == "enterprise":
+        return INDUSTRY_CHECKLIST.get(target.industry, "small-venues-fire")
+    return "crowded-places" if target.category in CROWDED_PLACES else "small-venues-fire"
+
+
+def _outcome(rng) -> str:
+    roll = rng.random()
+    if roll < 0.1:
+        return ItemOutcome.FAIL
+    return ItemOutcome.NOT_APPLICABLE if roll < 0.15 else ItemOutcome.PASS
+
+
+def generate_inspections(ctx) -> None:
+    """About one inspection per object over the past year, answered item by item; the last
+    few days' still open. Events follow what the services write (开始检查, 记录检查项, now
+    and then 修改检查项, 提交)."""
+    rng, regions = ctx.rng, ctx.state["regions"]
+    templates = ChecklistTemplate.objects.filter(is_active=True).prefetch_related("items")
+    checklists = {t.code: list(t.items.all()) for t in templates.order_by("code") if t.items.all()}
+    if not checklists:
+        return
+    objects = [(e, "enterprise") for e in ctx.state["enterprises"]] + [
+        (p, "place") for p in ctx.state["places"]
+    ]
+    now = timezone.now()
+    plans = []  # (inspection, template items, submitted?)
+    for target, kind in objects:
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            code = _checklist_code(target, kind)
+            if code not in checklists:
+                code = next(iter(checklists))
+            started_at = now - timedelta(days=rng.uniform(0, 365), hours=rng.uniform(0, 8))
+            form = _pick(rng, INSPECTION_FORM_WEIGHTS)
+            inspection = Inspection(
+                region=target.region,
+                enterprise=target if kind == "enterprise" else None,
+                place=target if kind == "place" else None,
+                template_id=checklists[code][0].template_id,
+                form=form,
+                participants="区消防救援大队、市场监管所" if form == InspectionForm.JOINT else "",
+                started_at=started_at,
+            )
+            submitted = started_at < now - timedelta(days=3) or rng.random() < 0.5
+            plans.append((inspection, checklists[code], submitted))
+    plans.sort(key=lambda plan: plan[0].started_at)
+    sequences: dict[str, int] = {}
+    for inspection, _items, _submitted in plans:
+        key = f"{_township_of(inspection.region, regions)}-"
+        key += f"{timezone.localtime(inspection.started_at).year}"
+        sequences[key] = sequences.get(key, 0) + 1
+        inspection.number = f"JC-{key}-{sequences[key]:05d}"
+
+    results, events = [], []
+    for inspection, items, submitted in plans:
+        at = inspection.started_at
+        events.append(
+            InspectionEvent(
+                inspection=inspection,
+                at=at,
+                kind=InspectionEventKind.STARTED,
+                to_state=InspectionState.OPEN,
+                data={"form": inspection.form, "template_id": inspection.template_id},
+            )
+        )
+        answered = items if submitted else items[: rng.randint(0, len(items) - 1)]
+        counts = dict.fromkeys(ItemOutcome.values, 0)
+        for item in answered:
+            outcome = _outcome(rng)
+            counts[outcome] += 1
+            note = rng.choice(FAILED_ITEM_NOTES) if outcome == ItemOutcome.FAIL else ""
+            result = InspectionResult(inspection=inspection, item=item, outcome=outcome, note=note)
+            results.append(result)
+            data = {"item_id": item.pk, "item_order": item.order}
+            at += timedelta(minutes=rng.uniform(1, 8))
+            # Now and then an item first judged 合格 is changed on a second look.
+            changed = outcome == ItemOutcome.FAIL and rng.random() < 0.25
+            events.append(
+                InspectionEvent(
+                    inspection=inspection,
+                    at=at,
+                    kind=InspectionEventKind.RESULT_RECORDED,
+                    to_state=ItemOutcome.PASS if changed else outcome,
+                    note="" if changed else note,
+                    result=result,
+                    data=data,
+                )
+            )
+            if changed:
+                at += timedelta(minutes=rng.uniform(1, 8))
+                events.append(
+                    InspectionEvent(
+                        inspection=inspection,
+                        at=at,
+                        kind=InspectionEventKind.RESULT_CHANGED,
+                        from_state=ItemOutcome.PASS,
+                        to_state=outcome,
+                        note=note,
+                        result=result,
+                        data={**data, "old_note": ""},
+                    )
+                )
+        if submitted:
+            inspection.submitted_at = min(at + timedelta(minutes=rng.uniform(5, 40)), now)
+            inspection.summary = (
+                f"共检查 {len(items)} 项，发现问题 {counts[ItemOutcome.FAIL]} 项。"
+                if counts[ItemOutcome.FAIL]
+                else f"共检查 {len(items)} 项，未发现问题。"
+            )
+            events.append(
+                InspectionEvent(
+                    inspection=inspection,
+                    at=inspection.submitted_at,
+                    kind=InspectionEventKind.SUBMITTED,
+                    from_state=InspectionState.OPEN,
+                    to_state=InspectionState.SUBMITTED,
+                    data={"outcomes": counts},
+                )
+            )
+    # The rows point at inspections saved just now: bulk_create takes their new ids.
+    Inspection.objects.bulk_create([plan[0] for plan in plans], batch_size=1000)
+    InspectionResult.objects.bulk_create(results, batch_size=2000)
+    InspectionEvent.objects.bulk_create(events, batch_size=2000)
+    ctx.count("inspections", len(plans))
+    ctx.count("inspection_results", len(results))
+    ctx.count("inspection_events", len(events))
+
+
 register("hazards.objects", order=100, generate_fn=generate_enterprises, label="企业、场所与风险点")
 register("hazards.hazards", order=110, generate_fn=generate_hazards, label="一年的隐患闭环记录")
+register("hazards.inspections", order=120, generate_fn=generate_inspections, label="一年的检查记录")

@@ -15,7 +15,7 @@ from frontline.core.crypto import mask_phone
 from frontline.core.schemas import ObjectId, region_subtree_q
 from frontline.core.schemas_tasks import actor_name
 from frontline.hazards.models import HazardLevel, HazardSource, HazardState
-from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
+from frontline.hazards.models.hazards import open_q, overdue_q
 from frontline.hazards.services.loop_rules import (
     listed_of,
     plan_of,
@@ -223,13 +223,13 @@ class HazardFilter(FilterSchema):
     def filter_open(self, value):
         if value is None:
             return Q()
-        query = Q(state__in=OPEN_HAZARD_STATES)
+        query = open_q()
         return query if value else ~query
 
     def filter_overdue(self, value):
         if value is None:
             return Q()
-        query = Q(state__in=OPEN_HAZARD_STATES, due_at__lt=timezone.now())
+        query = overdue_q(timezone.now())
         return query if value else ~query
 
     def filter_region(self, value):

@@ -9,7 +9,8 @@ from django.db.models import Q
 from ninja import Field, FilterSchema, Schema
 
 from frontline.core.schemas import ObjectId, region_subtree_q
-from frontline.hazards.models import InspectionForm, ItemOutcome
+from frontline.core.schemas_tasks import actor_name
+from frontline.hazards.models import InspectionEventKind, InspectionForm, ItemOutcome
 
 
 class ChecklistItemOut(Schema):
@@ -64,11 +65,44 @@ class ResultOut(Schema):
     hazard_number: str | None = None
 
 
+class InspectionEventOut(Schema):
+    id: int
+    at: datetime
+    kind: InspectionEventKind
+    kind_label: str = Field(alias="get_kind_display")
+    from_state: str = Field(
+        description="检查项事件：原结果（pass / fail / na）；提交：open；其余为空"
+    )
+    to_state: str = Field(
+        description="检查项事件：新结果（pass / fail / na）；开始：open；提交：submitted"
+    )
+    note: str
+    actor_id: int | None
+    actor_name: str | None = None
+    result_id: int | None
+    item_id: int | None = Field(None, description="检查项事件的检查项")
+    hazard_id: int | None
+    hazard_number: str | None = Field(None, alias="hazard.number")
+    notice_id: int | None
+    notice_number: str | None = Field(None, alias="notice.number")
+    attachment_id: int | None
+    data: dict
+
+    @staticmethod
+    def resolve_actor_name(obj) -> str | None:
+        return actor_name(obj.actor)
+
+    @staticmethod
+    def resolve_item_id(obj) -> int | None:
+        return obj.data.get("item_id")
+
+
 class InspectionDetail(InspectionOut):
     summary: str
     inspectors: list[PersonRef] = Field(alias="inspector_list")
     results: list[ResultOut] = Field(alias="result_rows")
     missing_item_ids: list[int] = Field(alias="missing_ids")
+    events: list[InspectionEventOut] = Field(alias="event_list", description="事件时间线，先早后晚")
 
 
 class InspectionFilter(FilterSchema):

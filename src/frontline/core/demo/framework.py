@@ -32,6 +32,7 @@ from django.utils.module_loading import autodiscover_modules
 # Re-exported: `frontline demo` imports it from here; `frontline.core.demo` is its home.
 from frontline.core.demo.accounts import demo_accounts  # noqa: F401
 from frontline.core.geo import invalidate_locator
+from frontline.core.maintenance import refresh_planner_statistics
 from frontline.core.models import DemoDataset, Region
 
 DEFAULT_SEED = 2026
@@ -182,6 +183,8 @@ def run_seed(
         summary = dict(sorted(counts.items()))
         dataset = DemoDataset.objects.create(scale=scale, seed=seed, summary=summary)
         transaction.on_commit(_forget_caches)
+        # Thousands of rows arrived at once: the planner's statistics are stale.
+        transaction.on_commit(refresh_planner_statistics)
     # Also now: when an outer transaction (a test) holds ours, on_commit waits for it, but
     # this connection already sees the new regions.
     _forget_caches()

@@ -14,7 +14,7 @@ from ninja.pagination import paginate
 from frontline.core.errors import InvalidInput
 from frontline.core.geo import to_wgs84
 from frontline.core.models import Region
-from frontline.core.pagination import Pages
+from frontline.core.pagination import IdsFirst, Pages
 from frontline.core.schemas import ObjectId
 from frontline.core.services.attachments import attachments_of
 from frontline.hazards import services
@@ -41,7 +41,7 @@ from frontline.hazards.services.field_reports import (
 )
 from frontline.hazards.services.loop_rules import (
     allowed_actions,
-    overdue_first,
+    in_queue_order,
 )
 
 router = Router(tags=["hazards"])
@@ -93,7 +93,8 @@ def _detail(request, hazard_id: int) -> Hazard:
 )
 @paginate(Pages)
 def list_hazards(request, filters: Query[HazardFilter]):
-    return overdue_first(filters.filter(_hazards(request)))
+    hazards = Hazard.objects.visible_in_order(request.user).select_related(*_RELATED)
+    return IdsFirst(in_queue_order(filters.filter(hazards)))
 
 
 @router.get("/hazards/{hazard_id}", response=HazardDetail, summary="隐患详情（含时间线、附件）")

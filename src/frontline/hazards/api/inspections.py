@@ -22,6 +22,7 @@ from frontline.hazards.models import (
     Enterprise,
     Hazard,
     Inspection,
+    InspectionEvent,
     InspectionPlan,
     InspectionResult,
     Place,
@@ -54,13 +55,18 @@ def inspections_for(user):
 
 
 def inspection_detail(user, inspection_id: int) -> Inspection:
-    """One visible inspection with its results (and their hazards) and inspectors: four
-    queries whatever the number of items."""
+    """One visible inspection with its results (and their hazards), inspectors and events:
+    five queries whatever the number of items and events."""
     results = InspectionResult.objects.select_related("hazard").order_by("item__order")
+    events = InspectionEvent.objects.select_related("actor__person", "hazard", "notice").order_by(
+        "at", "id"
+    )
     inspection = (
         inspections_for(user)
         .prefetch_related(
-            Prefetch("results", queryset=results, to_attr="result_list"), "inspectors"
+            Prefetch("results", queryset=results, to_attr="result_list"),
+            Prefetch("events", queryset=events, to_attr="event_list"),
+            "inspectors",
         )
         .filter(pk=inspection_id)
         .first()

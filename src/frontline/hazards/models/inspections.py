@@ -1,4 +1,5 @@
-"""Checklists, inspection plans, inspection records and rectification notices."""
+"""Checklists, inspection plans, inspection records, rectification notices and the event
+timeline of an inspection."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from frontline.core.models.audit import EventBase
 from frontline.core.scoping import ScopedQuerySet
 
 
@@ -215,3 +217,73 @@ class RectificationNotice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class InspectionEventKind(models.TextChoices):
+    STARTED = "started", _("开始检查")
+    RESULT_RECORDED = "result_recorded", _("记录检查项")
+    RESULT_CHANGED = "result_changed", _("修改检查项")
+    PHOTO_ADDED = "photo_added", _("上传照片")
+    SUBMITTED = "submitted", _("提交")
+    HAZARD_CREATED = "hazard_created", _("转为隐患")
+    NOTICE_ISSUED = "notice_issued", _("下达整改指令书")
+
+
+class InspectionState(models.TextChoices):
+    """The record's two states, as written in `from_state` / `to_state` of its events."""
+
+    OPEN = "open", _("检查中")
+    SUBMITTED = "submitted", _("已提交")
+
+
+class InspectionEvent(EventBase):
+    """One step of an inspection's timeline, written by the service in the same transaction.
+
+    `from_state` / `to_state` hold the record's state (检查中 → 已提交) for start and submit,
+    and the item's outcome (合格 → 不合格) for the events of one checklist item.
+    """
+
+    kind = models.CharField(_("事件"), max_length=40, choices=InspectionEventKind.choices)
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.CASCADE, related_name="events", verbose_name=_("检查记录")
+    )
+    result = models.ForeignKey(
+        InspectionResult,
+        verbose_name=_("检查项结果"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    hazard = models.ForeignKey(
+        "hazards.Hazard",
+        verbose_name=_("隐患"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    notice = models.ForeignKey(
+        RectificationNotice,
+        verbose_name=_("整改指令书"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    attachment = models.ForeignKey(
+        "core.Attachment",
+        verbose_name=_("照片"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta(EventBase.Meta):
+        verbose_name = pgettext_lazy("singular", "检查事件")
+        verbose_name_plural = pgettext_lazy("plural", "检查事件")
+        indexes = [models.Index(fields=["inspection", "at"], name="inspection_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

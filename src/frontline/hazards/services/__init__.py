@@ -15,8 +15,6 @@ from frontline.hazards.services.inspections import (
     attach_result_photo,
     create_inspection_plan,
     hazard_from_failed_item,
-    issue_rectification_notice,
-    notice_docx,
     plan_coverage,
     record_result,
     start_inspection,
@@ -41,6 +39,11 @@ from frontline.hazards.services.loop import (
     start_rectification,
     submit_treatment_plan,
     verify_hazard,
+)
+from frontline.hazards.services.notices import (
+    issue_rectification_notice,
+    notice_context,
+    notice_docx,
 )
 from frontline.hazards.services.objects import (
     create_enterprise,
@@ -88,6 +91,7 @@ __all__ += [  # inspections, notices, ledgers and statistics
     "issue_rectification_notice",
     "ledger_rows",
     "ledger_xlsx",
+    "notice_context",
     "notice_docx",
     "plan_coverage",
     "quarterly_statistics",

@@ -1,19 +1,22 @@
 """Inspections against a checklist: plans and their coverage, the record of one inspection
-item by item, the failed item that becomes a hazard with one tap, and the rectification
-notice (责令限期整改指令书) with its document number and DOCX."""
+item by item and the failed item that becomes a hazard with one tap. The rectification
+notice (责令限期整改指令书) is in `notices.py`.
+
+Every change of an inspection writes an `InspectionEvent` in the same transaction: started,
+item recorded (or changed, old → new outcome), photo added, submitted, item converted to a
+hazard, notice issued."""
 
 from __future__ import annotations
 
-import io
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from frontline.core import request_id
 from frontline.core.errors import DomainError
 from frontline.core.models import Region
 from frontline.core.numbers import save_with_number
@@ -27,15 +30,16 @@ from frontline.hazards.models import (
     Hazard,
     HazardSource,
     Inspection,
+    InspectionEvent,
+    InspectionEventKind,
     InspectionForm,
     InspectionPlan,
     InspectionResult,
+    InspectionState,
     ItemOutcome,
     Place,
-    RectificationNotice,
 )
-from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
-from frontline.hazards.services.reporting import hazard_event, report_hazard, township_code
+from frontline.hazards.services.reporting import report_hazard, township_code
 
 INSPECTION_NUMBER_KIND = "JC"
 # Forms where the people present besides the station must be named.
@@ -44,6 +48,43 @@ FORMS_WITH_PARTICIPANTS = {InspectionForm.JOINT, InspectionForm.EXPERT}
 
 def _inside(obj, region: Region) -> bool:
     return obj.region.path.startswith(region.path)
+
+
+def inspection_event(
+    *,
+    inspection: Inspection,
+    actor,
+    kind: str,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+    result: InspectionResult | None = None,
+    hazard: Hazard | None = None,
+    notice=None,
+    attachment=None,
+) -> InspectionEvent:
+    """One row of the inspection's timeline; call it inside the service's transaction."""
+    return InspectionEvent.objects.create(
+        inspection=inspection,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        data=data or {},
+        at=at or timezone.now(),
+        result=result,
+        hazard=hazard,
+        notice=notice,
+        attachment=attachment,
+        request_id=request_id.current_request_id() or "",
+    )
+
+
+def _item_data(item: ChecklistItem) -> dict:
+    return {"item_id": item.pk, "item_order": item.order}
 
 
 # --- plans -------------------------------------------------------------------------------
@@ -208,6 +249,14 @@ def start_inspection(
         inspection, kind=INSPECTION_NUMBER_KIND, region_code=township_code(region), now=now
     )
     inspection.inspectors.set(list(inspectors))
+    inspection_event(
+        inspection=inspection,
+        actor=actor,
+        kind=InspectionEventKind.STARTED,
+        to_state=InspectionState.OPEN,
+        data={"form": form, "template_id": template.pk, "plan_id": plan.pk if plan else None},
+        at=now,
+    )
     return inspection
 
 
@@ -216,12 +265,21 @@ def _editable(inspection: Inspection) -> None:
         raise DomainError(_("检查记录已提交，不能再修改"), code="inspection_submitted")
 
 
+def _locked(inspection: Inspection) -> Inspection:
+    """The record as stored, locked for the rest of the transaction (a stale copy must not
+    let a change through after the record was submitted elsewhere)."""
+    rows = Inspection.objects.select_for_update(of=("self",)).select_related("region")
+    return rows.get(pk=inspection.pk)
+
+
 @transaction.atomic
 def record_result(
     *, actor, inspection: Inspection, item: ChecklistItem, outcome: str, note: str = ""
 ) -> InspectionResult:
-    """Answer one checklist item (合格 / 不合格 / 不适用); answering again replaces it."""
+    """Answer one checklist item (合格 / 不合格 / 不适用). Answering again changes it and
+    the timeline keeps the change (old → new outcome); the same answer again is no change."""
     require(actor, Capability.EDIT, inspection.region)
+    inspection = _locked(inspection)
     _editable(inspection)
     cleaner = Cleaner()
     cleaner.choice(outcome, "outcome", ItemOutcome)
@@ -232,27 +290,62 @@ def record_result(
     result, created = InspectionResult.objects.get_or_create(
         inspection=inspection, item=item, defaults={"outcome": outcome, "note": note}
     )
-    if not created:
-        converted = Hazard.objects.filter(inspection_result=result)
-        if outcome != ItemOutcome.FAIL and converted.exists():
-            raise DomainError(_("该项已转为隐患，不能再改为合格或不适用"))
-        result.outcome = outcome
-        result.note = note
-        result.save(update_fields=["outcome", "note"])
+    if created:
+        inspection_event(
+            inspection=inspection,
+            actor=actor,
+            kind=InspectionEventKind.RESULT_RECORDED,
+            to_state=outcome,
+            note=note,
+            result=result,
+            data=_item_data(item),
+        )
+        return result
+    old_outcome, old_note = result.outcome, result.note
+    if (old_outcome, old_note) == (outcome, note):
+        return result
+    converted = Hazard.objects.filter(inspection_result=result)
+    if outcome != ItemOutcome.FAIL and converted.exists():
+        raise DomainError(_("该项已转为隐患，不能再改为合格或不适用"))
+    result.outcome = outcome
+    result.note = note
+    result.save(update_fields=["outcome", "note"])
+    inspection_event(
+        inspection=inspection,
+        actor=actor,
+        kind=InspectionEventKind.RESULT_CHANGED,
+        from_state=old_outcome,
+        to_state=outcome,
+        note=note,
+        result=result,
+        data={**_item_data(item), "old_note": old_note},
+    )
     return result
 
 
+@transaction.atomic
 def attach_result_photo(*, actor, result: InspectionResult, uploaded_file, note: str = ""):
     """A photo of one item, stored as an attachment owned by the inspection."""
-    inspection = result.inspection
+    inspection = _locked(result.inspection)
     _editable(inspection)
-    label = _("第%(order)d项") % {"order": result.item.order}
-    return attach_file(
+    item = result.item
+    label = _("第%(order)d项") % {"order": item.order}
+    attachment = attach_file(
         actor=actor,
         owner=inspection,
         uploaded_file=uploaded_file,
         note=f"{label} {note}".strip()[:200],
     )
+    inspection_event(
+        inspection=inspection,
+        actor=actor,
+        kind=InspectionEventKind.PHOTO_ADDED,
+        note=note,
+        result=result,
+        attachment=attachment,
+        data=_item_data(item),
+    )
+    return attachment
 
 
 def missing_items(inspection: Inspection) -> list[ChecklistItem]:
@@ -283,6 +376,18 @@ def submit_inspection(
     inspection.summary = summary
     inspection.submitted_at = now or timezone.now()
     inspection.save(update_fields=["summary", "submitted_at"])
+    counts = dict.fromkeys(ItemOutcome.values, 0)
+    for row in inspection.results.values("outcome").annotate(n=Count("id")).order_by():
+        counts[row["outcome"]] = row["n"]
+    inspection_event(
+        inspection=inspection,
+        actor=actor,
+        kind=InspectionEventKind.SUBMITTED,
+        from_state=InspectionState.OPEN,
+        to_state=InspectionState.SUBMITTED,
+        data={"outcomes": counts},
+        at=inspection.submitted_at,
+    )
     given.summary, given.submitted_at = inspection.summary, inspection.submitted_at
     return inspection
 
@@ -319,7 +424,7 @@ def hazard_from_failed_item(*, actor, result: InspectionResult, now: datetime | 
         else HazardSource.INSPECTION
     )
     target = inspection.enterprise or inspection.place
-    return report_hazard(
+    hazard = report_hazard(
         actor=actor,
         region=inspection.region,
         title=item.text[:200],
@@ -332,181 +437,14 @@ def hazard_from_failed_item(*, actor, result: InspectionResult, now: datetime | 
         inspection_result=result,
         now=now,
     )
-
-
-# --- rectification notices ---------------------------------------------------------------
-
-_TOWNSHIP_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
-_NOTICE_SEQUENCE = re.compile(r"〔\d{4}〕(\d+)号$")
-
-
-def township_short_name(region: Region) -> str:
-    """柯岩街道 → 柯岩: the issuing unit's short name on its document numbers."""
-    code = township_code(region)
-    name = region.name
-    if code != region.code:
-        found = Region.objects.filter(code=code).values_list("name", flat=True).first()
-        name = found or name
-    for suffix in _TOWNSHIP_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def notice_prefix(region: Region, now: datetime) -> str:
-    return f"{township_short_name(region)}应急责改〔{timezone.localtime(now).year}〕"
-
-
-def _next_notice_number(prefix: str) -> str:
-    numbers = RectificationNotice.objects.filter(number__startswith=prefix).values_list(
-        "number", flat=True
-    )
-    sequences = [int(m.group(1)) for n in numbers if (m := _NOTICE_SEQUENCE.search(n))]
-    return f"{prefix}{max(sequences, default=0) + 1}号"
-
-
-@transaction.atomic
-def issue_rectification_notice(
-    *, actor, inspection: Inspection, hazards, due_at: datetime, now: datetime | None = None
-) -> RectificationNotice:
-    """责令限期整改指令书 for hazards found by a submitted inspection, numbered
-    `<乡镇简称>应急责改〔<year>〕<seq>号` per township and year."""
-    now = now or timezone.now()
-    require(actor, Capability.EDIT, inspection.region)
-    if not inspection.is_submitted:
-        raise DomainError(_("检查记录提交后才能下达整改指令书"), code="inspection_not_submitted")
-    hazards = list(hazards)
-    cleaner = Cleaner()
-    if not hazards:
-        cleaner.fail("hazards", _("请选择需要整改的隐患"))
-    foreign = [
-        h
-        for h in hazards
-        if h.inspection_result_id is None
-        or not InspectionResult.objects.filter(
-            pk=h.inspection_result_id, inspection=inspection
-        ).exists()
-    ]
-    if foreign:
-        cleaner.fail("hazards", _("只能包含本次检查发现的隐患"))
-    if any(h.state not in OPEN_HAZARD_STATES for h in hazards):
-        cleaner.fail("hazards", _("已核销或不予认定的隐患不能下达整改"))
-    if due_at is None or due_at <= now:
-        cleaner.fail("due_at", _("整改期限应晚于当前时间"))
-    cleaner.done()
-    prefix = notice_prefix(inspection.region, now)
-    notice = RectificationNotice(
-        region=inspection.region,
+    inspection_event(
         inspection=inspection,
-        issued_at=now,
-        due_at=due_at,
-        issued_by=actor if getattr(actor, "pk", None) else None,
+        actor=actor,
+        kind=InspectionEventKind.HAZARD_CREATED,
+        note=hazard.number,
+        result=result,
+        hazard=hazard,
+        data={**_item_data(item), "hazard_number": hazard.number},
+        at=now,
     )
-    for attempt in range(8):
-        notice.number = _next_notice_number(prefix)
-        try:
-            with transaction.atomic():
-                notice.save()
-            break
-        except IntegrityError:
-            if attempt == 7:
-                raise
-            notice.pk = None
-    notice.hazards.set(hazards)
-    for hazard in hazards:
-        hazard_event(
-            hazard=hazard,
-            actor=actor if getattr(actor, "pk", None) else None,
-            kind="notice_issued",
-            from_state=hazard.state,
-            note=notice.number,
-            data={"notice_id": notice.pk, "due_at": due_at.isoformat()},
-        )
-    return notice
-
-
-def notice_context(notice: RectificationNotice) -> dict:
-    """What the printed notice and the DOCX show."""
-    inspection = notice.inspection
-    target = inspection.enterprise or inspection.place
-    hazards = list(notice.hazards.select_related("inspection_result__item").order_by("number"))
-    problems = []
-    for hazard in hazards:
-        item = hazard.inspection_result.item if hazard.inspection_result_id else None
-        problems.append(
-            {
-                "number": hazard.number,
-                "title": hazard.title,
-                "note": hazard.inspection_result.note if item else "",
-                "basis": item.legal_basis if item else hazard.level_basis,
-            }
-        )
-    township = township_code(notice.region)
-    unit = Region.objects.filter(code=township).values_list("name", flat=True).first()
-    return {
-        "notice": notice,
-        "target_name": target.name if target else "",
-        "inspected_on": timezone.localtime(inspection.started_at).date(),
-        "problems": problems,
-        "due_on": timezone.localtime(notice.due_at).date(),
-        "issued_on": timezone.localtime(notice.issued_at).date(),
-        "issuing_unit": _("%(name)s应急管理办公室") % {"name": unit or notice.region.name},
-    }
-
-
-def _chinese_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def notice_docx(notice: RectificationNotice) -> bytes:
-    """The notice as a Word document (责令限期整改指令书 layout)."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    context = notice_context(notice)
-    document = Document()
-    style = document.styles["Normal"]
-    style.font.name = "FangSong"
-    style.font.size = Pt(14)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "仿宋")
-
-    title = document.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(_("责令限期整改指令书"))
-    run.bold = True
-    run.font.size = Pt(22)
-    number = document.add_paragraph(notice.number)
-    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
-
-    document.add_paragraph(f"{context['target_name']}：")
-    document.add_paragraph(
-        _("经%(date)s检查（检查编号 %(number)s），发现你单位存在下列问题：")
-        % {
-            "date": _chinese_date(context["inspected_on"]),
-            "number": notice.inspection.number,
-        }
-    )
-    for index, problem in enumerate(context["problems"], start=1):
-        text = f"{index}. {problem['title']}"
-        if problem["note"]:
-            text += f"（{problem['note']}）"
-        if problem["basis"]:
-            text += _("。依据：%(basis)s") % {"basis": problem["basis"]}
-        document.add_paragraph(text)
-    document.add_paragraph(
-        _(
-            "现责令你单位于%(date)s前整改完毕，达到有关法律法规规章和标准规定的要求。"
-            "由于你单位原因逾期未整改或整改不合格的，将依法予以处理。"
-        )
-        % {"date": _chinese_date(context["due_on"])}
-    )
-    document.add_paragraph(_("整改期间，你单位应当采取措施，确保安全。整改完毕后请书面报告。"))
-    for line in (context["issuing_unit"], _chinese_date(context["issued_on"])):
-        paragraph = document.add_paragraph(line)
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    document.add_paragraph(_("被检查单位负责人（签收）：____________    年  月  日"))
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return hazard

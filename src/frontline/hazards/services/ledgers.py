@@ -158,7 +158,8 @@ def _day_start(day: date) -> datetime:
 
 def filtered_hazards(user, filters: LedgerFilters | None = None):
     filters = filters or LedgerFilters()
-    hazards = Hazard.objects.visible_to(user)
+    # Read by date through `hazard_found_idx`, a page at a time or whole for the export.
+    hazards = Hazard.objects.visible_in_order(user)
     if filters.region:
         path = (
             Region.objects.visible_to(user)
@@ -208,7 +209,15 @@ def _hazard_rows(hazards, now: datetime, window: slice) -> Iterator[tuple]:
     open_states = set(OPEN_HAZARD_STATES)
     yes, no, ungraded = _("是"), _("否"), _("未定级")
     zone = timezone.get_current_timezone()
-    rows = hazards.order_by("-found_at", "-id")[window].values_list(*_HAZARD_FIELDS)
+    ordered = hazards.order_by("-found_at", "-id")
+    if window.stop is not None:
+        # One page: its ids come from the index alone, and only its rows are joined.
+        ids = list(ordered.values_list("pk", flat=True)[window])
+        ordered, window = (
+            Hazard.objects.filter(pk__in=ids).order_by("-found_at", "-id"),
+            slice(None),
+        )
+    rows = ordered[window].values_list(*_HAZARD_FIELDS)
     for (
         number,
         region,

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Case, F, IntegerField, Value, When
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +30,6 @@ from frontline.hazards.models import (
     ListedSupervision,
     TreatmentPlan,
 )
-from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
 from frontline.hazards.services.reporting import hazard_event
 
 # --- configuration -------------------------------------------------------------------------
@@ -307,19 +305,11 @@ def allowed_actions(user, hazard: Hazard) -> list[str]:
     return result
 
 
-def overdue_first(queryset, now: datetime | None = None):
-    """Open and overdue first (oldest deadline first), then open by deadline, then closed
-    ones, newest first."""
-    now = now or timezone.now()
-    rank = Case(
-        When(state__in=OPEN_HAZARD_STATES, due_at__lt=now, then=Value(0)),
-        When(state__in=OPEN_HAZARD_STATES, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return queryset.annotate(urgency_rank=rank).order_by(
-        "urgency_rank", F("due_at").asc(nulls_last=True), "-found_at", "-id"
-    )
+def in_queue_order(queryset):
+    """The work queue: open hazards by deadline (so the overdue ones lead), then open ones
+    still without a deadline, then closed and rejected ones; newest first within each.
+    `Hazard.queue_rank` and `queue_due` are kept by the database for this order."""
+    return queryset.order_by("queue_rank", "queue_due", "-found_at", "-id")
 
 
 # --- helpers -------------------------------------------------------------------------------

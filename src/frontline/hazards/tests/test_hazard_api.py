@@ -70,6 +70,52 @@ def test_list_filters_and_puts_overdue_first(world):
     assert client.get("/api/v1/hazards?state=nonsense").status_code == 422
 
 
+def test_queue_order_follows_state_and_deadline(world):
+    # The order is kept by the database (generated columns), so it must move with every
+    # change of state or deadline made through the services.
+    now = timezone.now()
+    later = confirmed(world)
+    late = confirmed(world)
+    Hazard.objects.filter(pk=late.pk).update(due_at=now - timedelta(days=1))
+    fresh = make_hazard(world.village, actor=world.same)
+    newest_fresh = make_hazard(world.village, actor=world.same)
+    rejected = services.reject_hazard(
+        actor=world.same, hazard=make_hazard(world.grid, actor=world.grid_worker), reason="重复"
+    )
+    client = world.client_for(world.same)
+
+    def order():
+        return [h["id"] for h in client.get("/api/v1/hazards").json()["items"]]
+
+    assert order() == [late.pk, later.pk, newest_fresh.pk, fresh.pk, rejected.pk]
+    # A later deadline moves a hazard behind the others with one.
+    Hazard.objects.filter(pk=late.pk).update(due_at=later.due_at + timedelta(days=1))
+    assert order()[:2] == [later.pk, late.pk]
+    # Confirming gives a deadline: the hazard joins the hazards with one.
+    services.confirm_hazard(
+        actor=world.same, hazard=fresh, level="general", level_basis="依据", responsible_person="李"
+    )
+    assert order().index(fresh.pk) < order().index(newest_fresh.pk)
+    page = client.get("/hazards/?state=all").content.decode()
+    assert page.index(later.number) < page.index(newest_fresh.number) < page.index(rejected.number)
+
+
+def test_the_ordered_scope_sees_what_visible_to_sees(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    from frontline.core.testing import make_region
+
+    for region in (world.grid, world.township, world.sibling_township):
+        make_hazard(region)
+    make_hazard(make_region("330602001", "township", world.other_county, name="外县街道"))
+    for user in (*world.personas().values(), world.grid_worker, AnonymousUser()):
+        ordered = list(Hazard.objects.visible_in_order(user).values_list("pk", flat=True))
+        scoped = Hazard.objects.visible_to(user).values_list("pk", flat=True)
+        assert sorted(ordered) == sorted(scoped)
+    parent_sees = Hazard.objects.visible_in_order(world.parent).count()
+    assert parent_sees == 3 and Hazard.objects.visible_in_order(world.same).count() == 2
+
+
 def test_list_has_no_n_plus_one(world):
     enterprise = make_enterprise(world.village)
     for _i in range(3):

@@ -23,6 +23,7 @@ from frontline.core import services as core_services
 from frontline.core.errors import DomainError, InvalidInput
 from frontline.core.geo import to_wgs84
 from frontline.core.models import Attachment, AttachmentKind, Region
+from frontline.core.pagination import IdsFirst
 from frontline.core.roles import Capability, can
 from frontline.core.services.attachments import attachments_of
 from frontline.core.views.common import forbidden, paginate, scoped_object_or_404
@@ -35,7 +36,7 @@ from frontline.hazards.models import (
     HazardSource,
     HazardState,
 )
-from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
+from frontline.hazards.models.hazards import OPEN_HAZARD_STATES, open_q, overdue_q
 from frontline.hazards.services.field_reports import (
     TooManyReports,
     check_report_rate,
@@ -45,8 +46,8 @@ from frontline.hazards.services.field_reports import (
 from frontline.hazards.services.loop_rules import (
     TRANSITIONS,
     allowed_actions,
+    in_queue_order,
     listed_of,
-    overdue_first,
     plan_of,
     supervising_region,
     township_of,
@@ -118,9 +119,9 @@ def hazard_list(request):
     state = request.GET.get("state", "open")
     if state not in {key for key, _label in STATE_CHIPS}:
         state = "open"
-    hazards = base.select_related(*_RELATED)
+    hazards = Hazard.objects.visible_in_order(user).select_related(*_RELATED)
     if state == "open":
-        hazards = hazards.filter(state__in=OPEN_HAZARD_STATES)
+        hazards = hazards.filter(open_q())
     elif state != "all":
         hazards = hazards.filter(state=state)
     level = request.GET.get("level", "")
@@ -132,7 +133,7 @@ def hazard_list(request):
     now = timezone.now()
     overdue = request.GET.get("overdue") == "1"
     if overdue:
-        hazards = hazards.filter(state__in=OPEN_HAZARD_STATES, due_at__lt=now)
+        hazards = hazards.filter(overdue_q(now))
     q = request.GET.get("q", "").strip()[:100]
     if q:
         hazards = hazards.filter(Q(title__icontains=q) | Q(number__icontains=q))
@@ -140,7 +141,7 @@ def hazard_list(request):
     if region_code:
         region = Region.objects.visible_to(user).filter(code=region_code).first()
         hazards = hazards.within(region.path) if region else hazards.none()
-    page = paginate(request, overdue_first(hazards, now))
+    page = paginate(request, IdsFirst(in_queue_order(hazards)))
     for hazard in page:
         _decorate(hazard, now)
     context = {

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from frontline.core.errors import DomainError, PermissionDenied
 from frontline.core.models import Attachment
 from frontline.core.roles import Capability, can
+from frontline.core.schemas_tasks import actor_name
 from frontline.core.services.attachments import attachments_of
 from frontline.core.views.common import forbidden, paginate, scoped_object_or_404
 from frontline.hazards import services
@@ -32,13 +33,16 @@ from frontline.hazards.models import (
     ChecklistItem,
     Hazard,
     Inspection,
+    InspectionEvent,
+    InspectionEventKind,
     InspectionForm,
     InspectionPlan,
     InspectionResult,
+    InspectionState,
     ItemOutcome,
     RectificationNotice,
 )
-from frontline.hazards.services.inspections import notice_context
+from frontline.hazards.services.notices import notice_context
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -122,6 +126,39 @@ def _inspection(request, pk: int) -> Inspection:
     )
 
 
+def _state_label(value: str) -> str:
+    """An item's outcome (合格) or the record's state (已提交) as shown on the timeline."""
+    for choices in (ItemOutcome, InspectionState):
+        if value in choices.values:
+            return str(choices(value).label)
+    return value
+
+
+def inspection_timeline(inspection: Inspection) -> list[InspectionEvent]:
+    """The events of one inspection, earliest first, with what the page shows of each: one
+    query whatever their number."""
+    events = list(
+        InspectionEvent.objects.filter(inspection=inspection)
+        .select_related("actor__person", "hazard", "notice", "attachment")
+        .order_by("at", "id")
+    )
+    for event in events:
+        event.label = event.get_kind_display()
+        event.actor_label = actor_name(event.actor) or _("系统")
+        order = event.data.get("item_order")
+        event.item_label = _("第%(order)d项") % {"order": order} if order else ""
+        event.from_label = _state_label(event.from_state) if event.from_state else ""
+        event.to_label = _state_label(event.to_state) if event.to_state else ""
+        if event.kind == InspectionEventKind.SUBMITTED:
+            counts = event.data.get("outcomes") or {}
+            event.summary = _("合格 %(passed)d 项，不合格 %(failed)d 项，不适用 %(na)d 项") % {
+                "passed": counts.get(ItemOutcome.PASS, 0),
+                "failed": counts.get(ItemOutcome.FAIL, 0),
+                "na": counts.get(ItemOutcome.NOT_APPLICABLE, 0),
+            }
+    return events
+
+
 @login_required
 def inspection_detail(request, pk: int):
     inspection = _inspection(request, pk)
@@ -164,6 +201,7 @@ def inspection_detail(request, pk: int):
         "outcomes": ItemOutcome.choices,
         "submit_form": SubmitForm(),
         "notice_form": NoticeForm(hazards=open_hazards),
+        "events": inspection_timeline(inspection),
     }
     return render(request, "hazards/inspections/detail.html", context)
 
