@@ -10,7 +10,8 @@ as the county administrator and times, through the Django test client:
 - GET /api/v1/ledgers/hazards?page=P (the 隐患清单 as rows, same pages);
 - the 隐患清单 XLSX export of every hazard (service call and the HTTP download).
 
-Targets (issue): the XLSX export of 100,000 rows under 30 s.
+Targets (issue): list page and API p95 under 200 ms; the XLSX export of 100,000 rows
+under 30 s. The list targets are checked on every paged row, deep pages included.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import timedelta
 from _common import fresh_django, machine
 
 TARGET_XLSX_SECONDS = 30.0
+TARGET_LIST_P95_MS = 200.0
 
 
 def seed_hazards(count: int, seed: int) -> float:
@@ -120,6 +122,7 @@ def main() -> int:
         from openpyxl import load_workbook
 
         from frontline.core.demo import run_seed
+        from frontline.core.maintenance import refresh_planner_statistics
         from frontline.core.models import RegionLevel, RoleAssignment
         from frontline.core.roles import Role
         from frontline.hazards import services
@@ -128,6 +131,8 @@ def main() -> int:
 
         run_seed("district", args.seed)
         seeded = seed_hazards(args.hazards, args.seed)
+        # What the worker's hourly sweep does: the planner needs statistics of the new rows.
+        refresh_planner_statistics()
         admin = (
             RoleAssignment.objects.filter(
                 role=Role.COUNTY_ADMIN, region__level=RegionLevel.COUNTY, revoked_at__isnull=True
@@ -138,6 +143,16 @@ def main() -> int:
         )
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(admin)
+        township_user = (
+            RoleAssignment.objects.filter(
+                region__level=RegionLevel.TOWNSHIP, revoked_at__isnull=True
+            )
+            .select_related("user")
+            .first()
+            .user
+        )
+        township = Client(HTTP_HOST="127.0.0.1")
+        township.force_login(township_user)
         pages = max(1, args.hazards // 50)
         # What a station sees when it opens the list (page 1, overdue first), then pages
         # spread over the whole list (deep pages pay for the OFFSET).
@@ -153,12 +168,20 @@ def main() -> int:
         ]
         for label, url in (
             ("GET /api/v1/hazards (50 a page)", "/api/v1/hazards?page_size=50&page="),
+            ("GET /hazards/?state=all (the page, 20 a page)", "/hazards/?state=all&page="),
             (
                 "GET /api/v1/ledgers/hazards (50 a page)",
                 "/api/v1/ledgers/hazards?page_size=50&page=",
             ),
         ):
-            results.append((label, *time_pages(client, url, args.runs, pages)))
+            deepest = pages if "page_size=50" in url else args.hazards // 20
+            results.append((label, *time_pages(client, url, args.runs, deepest)))
+        results.append(
+            (
+                "township user: GET /hazards/, first page",
+                *time_pages(township, "/hazards/?page=", args.runs, 1),
+            )
+        )
 
         started = time.perf_counter()
         content = services.ledger_xlsx(admin, ledgers.HAZARDS)
@@ -182,9 +205,11 @@ def main() -> int:
     print(f"  隐患清单 XLSX, service:          {export_seconds:.1f} s, {rows:,} rows, "
           f"{len(content) / 1024 / 1024:.1f} MiB")  # fmt: skip
     print(f"  隐患清单 XLSX, HTTP download:    {download_seconds:.1f} s")
-    verdict = "OK" if export_seconds < TARGET_XLSX_SECONDS else "TOO SLOW"
-    print(f"  target XLSX < {TARGET_XLSX_SECONDS:.0f} s: {verdict}")
-    return 0 if export_seconds < TARGET_XLSX_SECONDS and rows == total else 1
+    lists_ok = all(p95 < TARGET_LIST_P95_MS for _label, _p50, p95, _size in results)
+    export_ok = export_seconds < TARGET_XLSX_SECONDS
+    print(f"  target list p95 < {TARGET_LIST_P95_MS:.0f} ms: {'OK' if lists_ok else 'TOO SLOW'}")
+    print(f"  target XLSX < {TARGET_XLSX_SECONDS:.0f} s: {'OK' if export_ok else 'TOO SLOW'}")
+    return 0 if lists_ok and export_ok and rows == total else 1
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ claims every due task with a conditional UPDATE, so running it twice is harmless
 
 from __future__ import annotations
 
-from frontline.core.services import supervision
+from frontline.core.services import supervision_sweep
 from frontline.core.worker import sweep
 
 
 @sweep("escalate_overdue_tasks", minutes=1)
 def escalate_overdue_tasks():
-    return supervision.escalate_overdue_tasks()
+    return supervision_sweep.escalate_overdue_tasks()

@@ -42,12 +42,13 @@ from frontline.core.services.supervision import (
     arrive_on_site,
     assign_task,
     complete_task,
-    escalate_overdue_tasks,
     extend_due,
     return_task,
+    settle_task,
     verify_task,
     visible_tasks,
 )
+from frontline.core.services.supervision_sweep import escalate_overdue_tasks
 from frontline.core.services.validation import Cleaner, is_valid_id_number, require
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "revoke_token",
     "set_account_active",
     "set_account_password",
+    "settle_task",
     "sync_attachment_region",
     "unlock_account",
     "update_organization",

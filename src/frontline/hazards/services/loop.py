@@ -32,6 +32,7 @@ from frontline.core.models import (
     Region,
 )
 from frontline.core.roles import Capability, can
+from frontline.core.services.supervision import settle_task
 from frontline.core.services.validation import Cleaner
 from frontline.hazards.models import (
     Hazard,
@@ -447,6 +448,12 @@ def verify_hazard(*, actor, hazard: Hazard, note: str = "") -> Hazard:
         listed.lifted_at = now
         listed.save(update_fields=["lifted_at"])
     _move(actor, hazard, transition, note=note, late=hazard.is_overdue(now) or None)
+    if hazard.supervised_task_id is not None:
+        # The task chased this hazard's overdue rectification; the closure settles it.
+        settle_task(
+            task=hazard.supervised_task,
+            note=_("隐患 %(number)s 已验收核销") % {"number": hazard.number},
+        )
     _notify(
         _users(hazard.reported_by_id, hazard.rectifier_id),
         actor,

@@ -435,6 +435,32 @@ def test_overdue_hazard_gets_exactly_one_supervised_task(world):
     assert SupervisedTask.objects.count() == 1
 
 
+def test_closing_an_escalated_hazard_settles_its_supervised_task(world, people):
+    station = make_organization(world.township, name="柯岩街道应急管理站")
+    person = make_person(world.township, organization=station)
+    member = core_services.create_account(
+        actor=None, person=person, username="member", password=PASSWORD
+    )
+    hazard = confirmed(world)
+    escalate_overdue_hazards(now=hazard.due_at + timedelta(hours=1))
+    hazard.refresh_from_db()
+    task = hazard.supervised_task
+    services.start_rectification(actor=world.same, hazard=hazard)
+    photo = after_photo(hazard, people["rectifier"])
+    services.report_rectified(
+        actor=people["rectifier"], hazard=hazard, note="已整改", after_photo_ids=[photo.pk]
+    )
+    task.refresh_from_db()
+    assert task.state == TaskState.ASSIGNED  # reported, not yet verified: the task stays open
+    services.verify_hazard(actor=world.same, hazard=hazard)
+    task.refresh_from_db()
+    assert task.state == TaskState.VERIFIED and task.verified_at is not None
+    event = task.events.order_by("-at", "-id").first()
+    assert event.actor is None and event.data["settled_by_subject"] is True
+    assert hazard.number in event.note
+    assert Notification.objects.filter(recipient=member, kind="task_verified").count() == 1
+
+
 def test_overdue_verification_is_reminded_once(world, people):
     hazard = confirmed(world)
     photo = after_photo(hazard, people["rectifier"])
