@@ -199,6 +199,17 @@ if REDIS_URL:
 else:
     HUEY["filename"] = str(VAR_DIR / "huey.sqlite3")
 
+# The cache holds counters that must be shared by every web process (the field-report rate
+# limit): Redis when there is one, otherwise the memory of the one web process of the demo.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("HUEY_QUEUE", "frontline"),
+        }
+    }
+
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
 

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from frontline.hazards import services
 from frontline.hazards.schemas_inspections import DashboardOut, LedgerPage, QuarterlyOut
-from frontline.hazards.services import ledgers
+from frontline.hazards.services import ledgers, statistics
 from frontline.hazards.services.ledgers import LedgerFilters
 
 router = Router(tags=["ledgers"])
@@ -82,7 +82,7 @@ def ledger_export(request, kind: str, query: Query[LedgerQuery]):
 
 def _quarter(query: QuarterQuery) -> tuple[int, int]:
     if query.year is None or query.quarter is None:
-        return ledgers.previous_quarter()
+        return statistics.previous_quarter()
     return query.year, query.quarter
 
 
@@ -112,7 +112,7 @@ def quarterly(request, query: Query[QuarterQuery]):
 def quarterly_export(request, query: Query[QuarterQuery]):
     year, quarter = _quarter(query)
     stats = services.quarterly_statistics(request.user, year, quarter)
-    return xlsx_response(ledgers.statistics_xlsx(stats), f"隐患统计-{year}Q{quarter}.xlsx")
+    return xlsx_response(statistics.statistics_xlsx(stats), f"隐患统计-{year}Q{quarter}.xlsx")
 
 
 @router.get("/statistics/dashboard", response=DashboardOut, summary="隐患看板数字")

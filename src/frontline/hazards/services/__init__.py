@@ -20,12 +20,7 @@ from frontline.hazards.services.inspections import (
     start_inspection,
     submit_inspection,
 )
-from frontline.hazards.services.ledgers import (
-    dashboard_numbers,
-    ledger_rows,
-    ledger_xlsx,
-    quarterly_statistics,
-)
+from frontline.hazards.services.ledgers import ledger_rows, ledger_xlsx
 from frontline.hazards.services.loop import (
     approve_extension,
     confirm_hazard,
@@ -62,6 +57,7 @@ from frontline.hazards.services.risks import (
     grade_matrix,
     update_risk_point,
 )
+from frontline.hazards.services.statistics import dashboard_numbers, quarterly_statistics
 
 __all__ = ["report_hazard"]
 __all__ += [  # objects, risk points, spreadsheets

@@ -45,3 +45,62 @@ def test_credit_code_check_character():
     assert not is_valid_credit_code("91350100M000100Y44")
     assert not is_valid_credit_code("91350100M000100Y4")
     assert not is_valid_credit_code("91350100M000100I43")
+
+
+def test_report_rate_limit_is_shared_by_processes_through_redis(redis_url, tmp_path):
+    # Two web processes must count against one limit: with REDIS_URL set the cache is Redis,
+    # and a second process sees the attempts of the first.
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from types import SimpleNamespace
+
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from frontline.hazards.services.field_reports import TooManyReports, check_report_rate
+
+    user = SimpleNamespace(pk=f"shared-{uuid.uuid4().hex}")
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "frontline",
+        }
+    }
+    with override_settings(CACHES=redis_cache):
+        try:
+            for _attempt in range(9):
+                check_report_rate(user)
+            other_process = (
+                "import django; django.setup()\n"
+                "from django.conf import settings\n"
+                "from types import SimpleNamespace\n"
+                "from frontline.hazards.services.field_reports import TooManyReports, "
+                "check_report_rate\n"
+                f"user = SimpleNamespace(pk={user.pk!r})\n"
+                "print(settings.CACHES['default']['BACKEND'])\n"
+                "check_report_rate(user)\n"
+                "try:\n    check_report_rate(user)\nexcept TooManyReports:\n    print('refused')\n"
+            )
+            env = {
+                **os.environ,
+                "REDIS_URL": redis_url,
+                "FRONTLINE_VAR": str(tmp_path),
+                "DJANGO_SETTINGS_MODULE": "frontline.settings",
+            }
+            env.pop("DATABASE_URL", None)
+            done = subprocess.run(
+                [sys.executable, "-c", other_process],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert done.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "refused"]
+            with pytest.raises(TooManyReports):
+                check_report_rate(user)
+        finally:
+            caches["default"].clear()

@@ -17,6 +17,7 @@ from frontline.core.views.common import scoped_object_or_404
 from frontline.hazards import services
 from frontline.hazards.models import HazardLevel, HazardSource, HazardState
 from frontline.hazards.services import ledgers
+from frontline.hazards.services import statistics as quarterly
 from frontline.hazards.services.ledgers import LedgerFilters
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,9 +101,9 @@ def ledger_export(request, kind: str):
 def _quarter(request) -> tuple[int, int]:
     try:
         year, quarter = int(request.GET["year"]), int(request.GET["quarter"])
-        ledgers.quarter_bounds(year, quarter)
+        quarterly.quarter_bounds(year, quarter)
     except (KeyError, ValueError, InvalidInput):
-        return ledgers.previous_quarter()
+        return quarterly.previous_quarter()
     return year, quarter
 
 
@@ -124,7 +125,7 @@ def statistics(request):
             },
         ],
     }
-    current_year = ledgers.current_quarter()[0]
+    current_year = quarterly.current_quarter()[0]
     context = {
         "stats": stats,
         "rows": rows,
@@ -139,7 +140,7 @@ def statistics(request):
 def statistics_export(request):
     year, quarter = _quarter(request)
     stats = services.quarterly_statistics(request.user, year, quarter)
-    return _xlsx(ledgers.statistics_xlsx(stats), f"{_('隐患统计')}-{year}Q{quarter}.xlsx")
+    return _xlsx(quarterly.statistics_xlsx(stats), f"{_('隐患统计')}-{year}Q{quarter}.xlsx")
 
 
 @login_required
