@@ -55,3 +55,17 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_monitoring_caches():
+    # Ingest keeps devices and rules in per-process caches; a test's rolled-back rows must
+    # not be found by the next test.
+    from frontline.monitoring.services.devices import forget_devices_now
+    from frontline.monitoring.services.rules import forget_rules
+
+    forget_devices_now()
+    forget_rules()
+    yield
+    forget_devices_now()
+    forget_rules()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the OpenAPI page (Swagger UI) from local static files, not a CDN
     "frontline.core",
     "frontline.hazards",
+    "frontline.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -263,3 +264,17 @@ MAP_MAX_FEATURES = env_int("MAP_MAX_FEATURES", 5000, minimum=100)
 FRONTLINE_UPLOAD_MAX_MB = env_int("UPLOAD_MAX_MB", 20, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# GB/T 26875.3 gateway: the TCP door for fire alarm transmission devices (用户信息传输装置).
+# A connection silent for GB26875_IDLE_SECONDS is closed; devices reconnect on their own.
+GB26875_HOST = env_str("GB26875_HOST", "0.0.0.0")
+GB26875_PORT = env_int("GB26875_PORT", 9026, minimum=0)
+GB26875_IDLE_SECONDS = env_int("GB26875_IDLE_SECONDS", 180, minimum=1)
+
+# MQTT ingest (`frontline mqtt-ingest`, docs/mqtt.md). The client id names the persistent
+# session on the broker: each process of a shared subscription needs its own.
+MQTT_URL = env_str("MQTT_URL", "mqtt://127.0.0.1:1883")
+MQTT_CLIENT_ID = env_str("MQTT_CLIENT_ID", "frontline-ingest")
+MQTT_TOPIC_PREFIX = env_str("MQTT_TOPIC_PREFIX", "frontline")
+MQTT_BATCH_SIZE = env_int("MQTT_BATCH_SIZE", 2000, minimum=1)
+MQTT_BATCH_MS = env_int("MQTT_BATCH_MS", 50, minimum=1)

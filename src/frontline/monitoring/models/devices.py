@@ -1,0 +1,111 @@
+"""Devices and what they measured: observations and the latest value of each metric."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from frontline.core.scoping import ScopedQuerySet
+from frontline.monitoring.kinds import DeviceKind
+
+
+class DeviceStatus(models.TextChoices):
+    ONLINE = "online", _("在线")
+    OFFLINE = "offline", _("离线")
+    FAULT = "fault", _("故障")
+
+
+class Device(models.Model):
+    # The device's own id: the MQTT topic segment, the GB/T 26875.3 address in decimal.
+    code = models.CharField(_("设备编码"), max_length=64, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("设备类型"), max_length=32, choices=DeviceKind.choices)
+    region = models.ForeignKey(
+        "core.Region", verbose_name=_("所属区划"), on_delete=models.PROTECT, related_name="+"
+    )
+    enterprise = models.ForeignKey(
+        "hazards.Enterprise",
+        verbose_name=_("所属企业"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+    )
+    place = models.ForeignKey(
+        "hazards.Place",
+        verbose_name=_("所属场所"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+    )
+    # Where exactly: the building, floor, room or household, until buildings and households
+    # have records of their own.
+    location = models.CharField(_("安装位置"), max_length=200, blank=True)
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    # Values the rules compare against, set per device: {"occupancy_limit": 30, ...}.
+    attributes = models.JSONField(_("设备参数"), default=dict, blank=True)
+    token_hash = models.CharField(max_length=64, editable=False)
+    token_prefix = models.CharField(_("令牌前缀"), max_length=8, editable=False)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=DeviceStatus.choices, default=DeviceStatus.OFFLINE
+    )
+    last_seen_at = models.DateTimeField(_("最后上报"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    offline_after_minutes = models.PositiveIntegerField(_("离线判定（分钟）"), default=30)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "监测设备")
+        verbose_name_plural = pgettext_lazy("plural", "监测设备")
+        ordering = ["region__code", "code"]
+        indexes = [
+            models.Index(fields=["region", "status"]),
+            models.Index(fields=["status", "last_seen_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class Observation(models.Model):
+    """One stored reading. (device, metric, time) is unique: a reading sent twice is kept
+    once, which is what makes redelivery after a crash harmless."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(_("指标"), max_length=32)
+    at = models.DateTimeField(_("时间"))
+    value = models.FloatField(_("数值"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "监测数据")
+        verbose_name_plural = pgettext_lazy("plural", "监测数据")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "metric", "at"], name="observation_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value:g} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class LatestValue(models.Model):
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="latest")
+    metric = models.CharField(_("指标"), max_length=32)
+    at = models.DateTimeField(_("时间"))
+    value = models.FloatField(_("数值"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "最新值")
+        verbose_name_plural = pgettext_lazy("plural", "最新值")
+        constraints = [
+            models.UniqueConstraint(fields=["device", "metric"], name="latest_value_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value:g}"

@@ -1,0 +1,577 @@
+"""The MQTT door: telemetry from `<prefix>/<device code>/telemetry` into the ingest service.
+
+Three pieces, each usable alone:
+
+- `parse_message` turns a topic and a JSON payload into the device's token and `Reading`s;
+- `Batcher` takes received messages from a queue, authenticates and ingests them a batch at
+  a time, and acknowledges every message of a batch only after the batch is committed;
+- `Subscriber` wires a paho-mqtt client (MQTT v5, QoS 1, persistent session, manual
+  acknowledgement) to a `Batcher` running in its own thread.
+
+Why acknowledging after the commit is enough for "stored exactly once": a message that was
+not acknowledged is redelivered by the broker (to this session after a reconnect, or to the
+session when the process comes back after a crash); the ingest service stores a reading once
+per (device, metric, time), so a redelivered reading that was already committed counts as a
+duplicate. See docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from frontline.monitoring.readings import IngestResult, Reading
+
+log = logging.getLogger("frontline.monitoring.mqtt")
+
+SOURCE = "mqtt"
+TOPIC_SUFFIX = "telemetry"
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_READINGS_PER_MESSAGE = 1000
+# The most readings one call of the ingest service accepts (its MAX_BATCH).
+MAX_READINGS_PER_CALL = 20_000
+# The largest Receive Maximum MQTT v5 allows: the broker may have this many unacknowledged
+# messages in flight to us, which is what lets a batch of thousands wait for one commit.
+RECEIVE_MAXIMUM = 65535
+# How long the broker keeps the session (subscription and undelivered messages) while no
+# ingest process is connected: a week covers a long weekend of a station's server being down.
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+# Rejections are logged one by one up to this many per stats interval, then only counted:
+# one misconfigured device sending every second must not drown the log.
+REJECTION_LOG_LIMIT = 20
+
+IngestFn = Callable[..., IngestResult]
+AuthenticateFn = Callable[[str, str], bool]
+AckFn = Callable[["Message"], None]
+
+
+class PayloadError(ValueError):
+    """A message that no redelivery can fix: it is counted, logged and acknowledged."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing
+
+
+def device_of(topic: str, prefix: str) -> str:
+    parts = topic.split("/")
+    if len(parts) != 3 or parts[0] != prefix or parts[2] != TOPIC_SUFFIX:
+        raise PayloadError("bad_topic", f"topic {topic!r} is not {prefix}/<device>/telemetry")
+    if not parts[1] or len(parts[1]) > 64:
+        raise PayloadError("bad_topic", f"topic {topic!r} has no valid device code")
+    return parts[1]
+
+
+def _decode(payload: bytes) -> dict:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("too_large", f"payload of {len(payload)} bytes")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        raise PayloadError("not_json", "payload is not JSON") from None
+    if not isinstance(body, dict):
+        raise PayloadError("not_object", "payload is not a JSON object")
+    return body
+
+
+def _token_of(body: dict) -> str:
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise PayloadError("no_token", "payload has no token")
+    return token
+
+
+def _values_of(entry: dict) -> dict:
+    values = entry.get("values")
+    if not isinstance(values, dict) or not values:
+        raise PayloadError("no_values", "values must be a non-empty object")
+    return values
+
+
+def _entries_of(body: dict) -> list[dict]:
+    if "readings" not in body:
+        return [body]
+    entries = body["readings"]
+    if not isinstance(entries, list) or not entries:
+        raise PayloadError("no_readings", "readings must be a non-empty list")
+    if len(entries) > MAX_READINGS_PER_MESSAGE:
+        raise PayloadError("too_many", f"more than {MAX_READINGS_PER_MESSAGE} readings")
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise PayloadError("bad_reading", "every reading must be an object")
+    return entries
+
+
+def parse_payload(device: str, payload: bytes) -> tuple[str, list[Reading]]:
+    """The token and the readings of one message. Values and times are passed on as sent:
+    the ingest service validates them, the same way for every door."""
+    body = _decode(payload)
+    token = _token_of(body)
+    default_ts = body.get("ts")
+    readings = []
+    for entry in _entries_of(body):
+        at = entry.get("ts", default_ts)
+        for metric, value in _values_of(entry).items():
+            readings.append(Reading(device=device, metric=metric, value=value, at=at))
+    return token, readings
+
+
+def parse_message(topic: str, payload: bytes, prefix: str) -> tuple[str, str, list[Reading]]:
+    device = device_of(topic, prefix)
+    token, readings = parse_payload(device, payload)
+    return device, token, readings
+
+
+# ---------------------------------------------------------------------------------------
+# Batching
+
+
+@dataclass(slots=True)
+class Message:
+    """What the network thread hands to the ingest thread."""
+
+    topic: str
+    payload: bytes
+    mid: int = 0
+    qos: int = 1
+    # Which connection delivered it: an acknowledgement is only valid on that connection.
+    generation: int = 0
+    received: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Stats:
+    messages: int = 0  # acknowledged, whatever became of them
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0  # messages dropped before ingest (topic, JSON, token)
+    reading_errors: int = 0  # readings the ingest service refused
+    failed: int = 0  # messages the ingest service raised on, isolated and dropped
+    alarms_raised: int = 0
+    batches: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _last_messages: int = 0
+    _last_time: float = field(default_factory=time.monotonic)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
+
+    def reject(self, reason: str) -> None:
+        with self._lock:
+            self.rejected += 1
+            self.reasons[reason] += 1
+
+    def rate(self) -> float:
+        """Messages per second since the previous call."""
+        with self._lock:
+            now = time.monotonic()
+            elapsed = max(now - self._last_time, 1e-9)
+            rate = (self.messages - self._last_messages) / elapsed
+            self._last_messages, self._last_time = self.messages, now
+            return rate
+
+    def line(self, backlog: int = 0) -> str:
+        rate = self.rate()
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
+        return (
+            f"{rate:.0f} msg/s, messages {self.messages}, stored {self.stored}, "
+            f"duplicates {self.duplicates}, rejected {self.rejected}"
+            f"{f' ({reasons})' if reasons else ''}, reading errors {self.reading_errors}, "
+            f"failed {self.failed}, alarms {self.alarms_raised}, batches {self.batches}, "
+            f"backlog {backlog}"
+        )
+
+
+def _default_ingest(readings: list[Reading], *, source: str) -> IngestResult:
+    from frontline.monitoring.services.ingest import ingest_readings
+
+    return ingest_readings(readings, source=source)
+
+
+def _default_authenticate(code: str, token: str) -> bool:
+    from frontline.monitoring.services.devices import authenticate_device
+
+    return authenticate_device(code, token)
+
+
+def _is_transient(exc: Exception) -> bool:
+    """A database that is down, locked or restarting: retrying the same batch will work."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _refresh_connection(force: bool = False) -> None:
+    from django.db import close_old_connections, connection
+
+    if force:
+        connection.close()
+    close_old_connections()
+
+
+class Batcher:
+    """Collects messages from `inbox`, ingests each batch in one call, then acks it."""
+
+    def __init__(
+        self,
+        inbox: queue.SimpleQueue,
+        *,
+        ack: AckFn,
+        prefix: str = "frontline",
+        batch_size: int = 2000,
+        batch_ms: int = 50,
+        ingest: IngestFn | None = None,
+        authenticate: AuthenticateFn | None = None,
+        stats: Stats | None = None,
+        retry_seconds: float = 0.5,
+        max_readings: int = MAX_READINGS_PER_CALL,
+    ):
+        self.inbox = inbox
+        self.ack = ack
+        self.prefix = prefix
+        self.batch_size = batch_size
+        self.batch_seconds = batch_ms / 1000
+        self.ingest = ingest or _default_ingest
+        self.authenticate = authenticate or _default_authenticate
+        self.stats = stats or Stats()
+        self.retry_seconds = retry_seconds
+        self.max_readings = max_readings
+        self._logged_rejections = 0
+        # Django closes a connection older than CONN_MAX_AGE only when asked; a long-lived
+        # thread asks between batches, but not more than once a second (CONN_MAX_AGE=0
+        # would otherwise mean a new connection for every 50 ms batch).
+        self._connection_checked = 0.0
+
+    # -- collecting --
+
+    def collect(self, stop: threading.Event, idle_wait: float = 0.2) -> list[Message]:
+        """Up to batch_size messages, or whatever arrived within batch_ms of the first."""
+        try:
+            first = self.inbox.get(timeout=idle_wait)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_seconds
+        while len(batch) < self.batch_size and not stop.is_set():
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self.inbox.get_nowait() if remaining <= 0 else self.inbox.get(timeout=remaining)
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    # -- processing --
+
+    def _note_rejection(self, message: Message, error: PayloadError) -> None:
+        self.stats.reject(error.code)
+        if self._logged_rejections < REJECTION_LOG_LIMIT:
+            self._logged_rejections += 1
+            log.warning("dropped message on %s: %s", message.topic, error)
+
+    def _readings_of(self, batch: list[Message]) -> list[list[Reading]]:
+        """The accepted readings of each message (none for a rejected one)."""
+        known: dict[tuple[str, str], bool] = {}
+        per_message: list[list[Reading]] = []
+        for message in batch:
+            try:
+                device, token, readings = parse_message(message.topic, message.payload, self.prefix)
+                key = (device, token)
+                if key not in known:
+                    known[key] = bool(self.authenticate(device, token))
+                if not known[key]:
+                    raise PayloadError("bad_token", f"device {device!r}: unknown or bad token")
+            except PayloadError as error:
+                self._note_rejection(message, error)
+                readings = []
+            per_message.append(readings)
+        return per_message
+
+    def _groups(self, batch: list[Message], per_message: list[list[Reading]]):
+        """Messages with their readings, cut at message boundaries into calls of at most
+        `max_readings` readings (the ingest service refuses larger batches)."""
+        group: list[tuple[Message, list[Reading]]] = []
+        size = 0
+        for message, readings in zip(batch, per_message, strict=True):
+            if not readings:
+                continue
+            if group and size + len(readings) > self.max_readings:
+                yield group
+                group, size = [], 0
+            group.append((message, readings))
+            size += len(readings)
+        if group:
+            yield group
+
+    def _count(self, result: IngestResult) -> None:
+        self.stats.add(
+            stored=result.stored,
+            duplicates=result.duplicates,
+            reading_errors=len(result.errors),
+            alarms_raised=result.alarms_raised,
+        )
+        for error in result.errors[:3]:
+            log.warning("refused reading %s.%s: %s", error.device, error.metric, error.code)
+
+    def _ingest_until_done(self, readings: list[Reading], stop: threading.Event) -> bool:
+        """Ingest, retrying while the database is unavailable. False when stopping first;
+        raises what is not transient."""
+        delay = self.retry_seconds
+        while True:
+            try:
+                self._count(self.ingest(readings, source=SOURCE))
+                return True
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                log.warning("ingest failed (%s), retrying in %.1f s", exc, delay)
+                _refresh_connection(force=True)
+            if stop.wait(delay):
+                return False
+            delay = min(delay * 2, 10.0)
+
+    def _ingest_one_by_one(self, group, stop: threading.Event) -> bool:
+        # A batch the service raised on for a reason other than the database: find the
+        # message(s) that cause it so the rest is stored and the pipeline is not blocked
+        # by one poisonous message redelivered forever.
+        for message, readings in group:
+            try:
+                if not self._ingest_until_done(readings, stop):
+                    return False
+            except Exception:
+                log.exception("ingest raised on message from %s, dropped", message.topic)
+                _refresh_connection(force=True)
+                self.stats.add(failed=1)
+        return True
+
+    def _ingest_group(self, group, stop: threading.Event) -> bool:
+        readings = [reading for _message, message_readings in group for reading in message_readings]
+        try:
+            return self._ingest_until_done(readings, stop)
+        except Exception:
+            log.exception("ingest raised on a batch of %d messages", len(group))
+            _refresh_connection(force=True)
+            return self._ingest_one_by_one(group, stop)
+
+    def process(self, batch: list[Message], stop: threading.Event | None = None) -> bool:
+        """Ingest one batch and ack it. False when stopped before the batch was committed:
+        then nothing is acked and the broker redelivers it to the next session."""
+        stop = stop or threading.Event()
+        self._check_connection()
+        per_message = self._readings_of(batch)
+        for group in self._groups(batch, per_message):
+            if not self._ingest_group(group, stop):
+                return False
+        for message in batch:
+            self.ack(message)
+        self.stats.add(messages=len(batch), batches=1)
+        return True
+
+    def _check_connection(self) -> None:
+        now = time.monotonic()
+        if now - self._connection_checked >= 1.0:
+            self._connection_checked = now
+            _refresh_connection()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            batch = self.collect(stop)
+            if batch and not self.process(batch, stop):
+                break
+        _refresh_connection(force=True)
+
+    def reset_log_budget(self) -> None:
+        self._logged_rejections = 0
+
+
+# ---------------------------------------------------------------------------------------
+# The paho client
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_url(url: str) -> BrokerAddress:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
+        raise ValueError(f"MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883: {url!r}")
+    tls = parsed.scheme == "mqtts"
+    return BrokerAddress(
+        host=parsed.hostname,
+        port=parsed.port or (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+    )
+
+
+def subscription_topic(prefix: str, shared: str | None = None) -> str:
+    topic = f"{prefix}/+/{TOPIC_SUFFIX}"
+    return f"$share/{shared}/{topic}" if shared else topic
+
+
+class Subscriber:
+    """A persistent MQTT v5 session feeding a `Batcher` in its own thread."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        client_id: str,
+        prefix: str = "frontline",
+        shared: str | None = None,
+        batch_size: int = 2000,
+        batch_ms: int = 50,
+        ingest: IngestFn | None = None,
+        authenticate: AuthenticateFn | None = None,
+    ):
+        if not client_id:
+            raise ValueError("a persistent session needs a fixed client id")
+        self.address = parse_url(url)
+        self.client_id = client_id
+        self.topic = subscription_topic(prefix, shared)
+        self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self.stats = Stats()
+        self.batcher = Batcher(
+            self.inbox,
+            ack=self._ack,
+            prefix=prefix,
+            batch_size=batch_size,
+            batch_ms=batch_ms,
+            ingest=ingest,
+            authenticate=authenticate,
+            stats=self.stats,
+        )
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self._disconnected = threading.Event()
+        self._stop = threading.Event()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self.client = self._make_client()
+
+    def _make_client(self) -> Any:
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.max_inflight_messages_set(RECEIVE_MAXIMUM)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if self.address.username:
+            client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            client.tls_set()
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        return client
+
+    def _connect_properties(self) -> Any:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        return properties
+
+    # -- paho callbacks (network thread) --
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason_code)
+            return
+        self._generation += 1
+        log.info(
+            "connected to %s:%s as %s (session present: %s)",
+            self.address.host,
+            self.address.port,
+            self.client_id,
+            flags.session_present,
+        )
+        self.connected.set()
+        client.subscribe(self.topic, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("subscription to %s refused: %s", self.topic, failed)
+            return
+        self.subscribed.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        self.inbox.put(Message(msg.topic, msg.payload, msg.mid, msg.qos, self._generation))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        self._disconnected.set()
+        if not self._stop.is_set():
+            log.warning("disconnected from the MQTT broker (%s), reconnecting", reason_code)
+
+    def _ack(self, message: Message) -> None:
+        # After a reconnect the broker resends what was unacknowledged with the same packet
+        # ids; an ack for a message of the old connection could then acknowledge a *newer*
+        # message that reuses the id. The redelivered copy is acked instead (as a duplicate).
+        if message.qos > 0 and message.generation == self._generation:
+            self.client.ack(message.mid, message.qos)
+
+    # -- life cycle --
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.client.connect_async(
+            self.address.host,
+            self.address.port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self.client.loop_start()
+        self._thread = threading.Thread(
+            target=self.batcher.run, args=(self._stop,), name="mqtt-ingest", daemon=True
+        )
+        self._thread.start()
+        if not self.subscribed.wait(timeout):
+            log.warning("not subscribed after %.0f s; paho keeps retrying", timeout)
+
+    def backlog(self) -> int:
+        return self.inbox.qsize()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand (commit and ack), then leave the session to the broker:
+        what was received but not committed is redelivered to the next process."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.connected.is_set():
+            self._disconnected.clear()
+            # DISCONNECT goes out after the acks already queued in paho's out queue.
+            self.client.disconnect()
+            self._disconnected.wait(timeout)
+        self.client.loop_stop()

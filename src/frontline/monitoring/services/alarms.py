@@ -1,0 +1,424 @@
+"""Alarms: raised, repeated and cleared by the rules; acknowledged, cleared, commented on and
+turned into hazards by people.
+
+One open alarm per (device, alarm type): a partial unique constraint holds it even when two
+ingest processes raise the same alarm at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from frontline.core.errors import DomainError
+from frontline.core.models import Channel, Organization, OrganizationKind, Region, RoleAssignment
+from frontline.core.roles import Capability, Role
+from frontline.core.services.notifications import notify_users, queue_notification
+from frontline.core.services.supervision import assign_task
+from frontline.core.services.validation import Cleaner, require
+from frontline.monitoring.kinds import metric_of
+from frontline.monitoring.models import (
+    OPEN_ALARM_STATES,
+    SEVERITY_RANK,
+    Alarm,
+    AlarmEvent,
+    AlarmSeverity,
+    AlarmState,
+    Condition,
+    Device,
+    DeviceStatus,
+)
+from frontline.monitoring.services.devices import DeviceInfo
+from frontline.monitoring.services.rules import CLEAR, RAISE, RuleSpec
+
+# Fire alarms and critical alarms are chased as supervised tasks: someone must report on
+# site. The window is short on purpose ("1 minute to respond, 3 to arrive, 5 to act").
+TASK_ALARM_TYPES = {"fire", "smoke", "heat"}
+TASK_MINUTES = 30
+
+
+@dataclass(slots=True)
+class Signal:
+    outcome: str  # RAISE or CLEAR
+    rule: RuleSpec
+    device: DeviceInfo
+    at: datetime
+    value: float
+    detail: dict | None
+
+
+def apply_signals(signals: list[Signal], *, now: datetime, source: str) -> dict[str, int]:
+    """Apply the rules' verdicts of one batch in time order. Runs inside ingest's
+    transaction."""
+    counts = {"raised": 0, "repeated": 0, "cleared": 0}
+    if not signals:
+        return counts
+    keys = {(s.device.id, s.rule.alarm_type) for s in signals}
+    open_alarms = {
+        (alarm.device_id, alarm.alarm_type): alarm
+        for alarm in Alarm.objects.filter(
+            device_id__in={device for device, _type in keys}, state__in=OPEN_ALARM_STATES
+        )
+        if (alarm.device_id, alarm.alarm_type) in keys
+    }
+    repeated: dict[int, Alarm] = {}
+    for signal in signals:
+        key = (signal.device.id, signal.rule.alarm_type)
+        alarm = open_alarms.get(key)
+        if signal.outcome == RAISE:
+            if alarm is None:
+                open_alarms[key] = _raise(signal, source)
+                counts["raised"] += 1
+            else:
+                _repeat(alarm, signal)
+                repeated[alarm.pk] = alarm
+                counts["repeated"] += 1
+        elif signal.outcome == CLEAR and alarm is not None and signal.rule.auto_clear:
+            repeated.pop(alarm.pk, None)
+            _save_repeats([alarm])
+            _clear(alarm, None, signal.at, _("已恢复正常（%(value)s）") % {"value": _fmt(signal)})
+            del open_alarms[key]
+            counts["cleared"] += 1
+    _save_repeats(repeated.values())
+    return counts
+
+
+def _fmt(signal: Signal) -> str:
+    metric = metric_of(signal.device.kind, signal.rule.metric)
+    unit = metric.unit if metric else ""
+    return f"{signal.value:g}{unit}"
+
+
+def _title(signal: Signal, device_name: str) -> str:
+    if signal.rule.condition == Condition.OFFLINE:
+        return _("%(device)s：%(rule)s（%(minutes)d 分钟无数据）") % {
+            "device": device_name,
+            "rule": signal.rule.name,
+            "minutes": signal.value,
+        }
+    return _("%(device)s：%(rule)s（%(value)s）") % {
+        "device": device_name,
+        "rule": signal.rule.name,
+        "value": _fmt(signal),
+    }
+
+
+def _repeat(alarm: Alarm, signal: Signal) -> None:
+    alarm.count += 1
+    alarm.last_at = max(alarm.last_at, signal.at)
+    alarm.value = signal.value
+    if SEVERITY_RANK[signal.rule.severity] > SEVERITY_RANK[alarm.severity]:
+        alarm.severity = signal.rule.severity
+
+
+def _save_repeats(alarms) -> None:
+    alarms = list(alarms)
+    if alarms:
+        Alarm.objects.bulk_update(alarms, ["count", "last_at", "value", "severity"])
+
+
+def _raise(signal: Signal, source: str) -> Alarm:
+    device = Device.objects.select_related("region", "enterprise", "place").get(pk=signal.device.id)
+    title = _title(signal, device.name)
+    alarm = Alarm(
+        device=device,
+        alarm_type=signal.rule.alarm_type,
+        rule_id=signal.rule.id,
+        severity=signal.rule.severity,
+        title=title[:200],
+        message=signal.rule.message,
+        value=signal.value,
+        detail=signal.detail or {},
+        region=device.region,
+        enterprise=device.enterprise,
+        place=device.place,
+        first_at=signal.at,
+        last_at=signal.at,
+    )
+    try:
+        # A savepoint: another process raising the same alarm at the same moment wins the
+        # unique constraint, and this one becomes a repeat of it.
+        with transaction.atomic():
+            alarm.save()
+    except IntegrityError:
+        existing = Alarm.objects.get(
+            device=device, alarm_type=signal.rule.alarm_type, state__in=OPEN_ALARM_STATES
+        )
+        _repeat(existing, signal)
+        return existing
+    _event(alarm, None, "raised", to_state=AlarmState.ACTIVE, note=title, source=source)
+    _announce(alarm, device)
+    return alarm
+
+
+def _event(alarm: Alarm, actor, kind: str, *, from_state="", to_state="", note="", **data):
+    return AlarmEvent.objects.create(
+        alarm=alarm,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        data=data,
+    )
+
+
+def link(alarm: Alarm) -> str:
+    try:
+        return reverse("alarm_detail", args=[alarm.pk])
+    except NoReverseMatch:
+        return ""
+
+
+# --- who hears of an alarm -------------------------------------------------------------------
+
+
+STATION_ROLES = (Role.STATION_CHIEF, Role.STATION_STAFF)
+
+
+def responsible_users(region: Region) -> list:
+    """The station (duty officers) of the device's township and the grid workers of its
+    village and grid: everyone holding those roles on the region or a region above it."""
+    codes = [code for code in region.path.split("/") if code]
+    user_ids = RoleAssignment.objects.filter(
+        region__code__in=codes,
+        role__in=(*STATION_ROLES, Role.GRID_WORKER),
+        revoked_at__isnull=True,
+    ).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
+
+
+def _announce(alarm: Alarm, device: Device) -> None:
+    urgent = alarm.severity in (AlarmSeverity.CRITICAL, AlarmSeverity.MAJOR)
+    body = _("设备 %(device)s（%(code)s），位置：%(where)s，时间 %(at)s。") % {
+        "device": device.name,
+        "code": device.code,
+        "where": device.location or device.region.name,
+        "at": timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    notify_users(
+        responsible_users(device.region),
+        kind="alarm_raised",
+        subject=_("监测告警：%(title)s") % {"title": alarm.title},
+        body=body,
+        link=link(alarm),
+        related=alarm,
+        urgent=urgent,
+        sms=alarm.severity == AlarmSeverity.CRITICAL,
+    )
+    officer_phone = device.enterprise.safety_officer_phone if device.enterprise else ""
+    if officer_phone and urgent:
+        # The enterprise's safety officer has no account, only a phone: an SMS.
+        queue_notification(
+            channel=Channel.SMS,
+            kind="alarm_raised",
+            subject=alarm.message or alarm.title,
+            body=body,
+            address=officer_phone,
+            related=alarm,
+            urgent=True,
+        )
+    if alarm.alarm_type in TASK_ALARM_TYPES or alarm.severity == AlarmSeverity.CRITICAL:
+        _open_task(alarm, device, body)
+
+
+def station_of(region: Region) -> Organization | None:
+    codes = [code for code in region.path.split("/") if code][::-1]
+    stations = {
+        org.region.code: org
+        for org in Organization.objects.filter(
+            kind__in=[OrganizationKind.STATION, OrganizationKind.COMMUNITY_STATION],
+            region__code__in=codes,
+        ).select_related("region")
+    }
+    return next((stations[code] for code in codes if code in stations), None)
+
+
+def _open_task(alarm: Alarm, device: Device, body: str) -> None:
+    station = station_of(device.region)
+    if station is None:
+        _event(alarm, None, "no_station", note=_("未找到负责的应急管理站，未下达督办任务"))
+        return
+    task = assign_task(
+        actor=None,
+        title=(_("核查告警：%(title)s") % {"title": alarm.title})[:200],
+        region=device.region,
+        due_at=timezone.now() + timedelta(minutes=TASK_MINUTES),
+        respond_by=timezone.now() + timedelta(minutes=1),
+        assignee_organization=station,
+        description=body,
+        priority="critical",
+        subject=alarm,
+    )
+    Alarm.objects.filter(pk=alarm.pk).update(supervised_task=task)
+    alarm.supervised_task = task
+    _event(alarm, None, "task_opened", note=task.number, task_id=task.pk)
+
+
+# --- clearing ----------------------------------------------------------------------------------
+
+
+def _clear(alarm: Alarm, actor, at: datetime, note: str) -> None:
+    from_state = alarm.state
+    alarm.state = AlarmState.CLEARED
+    alarm.cleared_at = at
+    alarm.save(update_fields=["state", "cleared_at"])
+    _event(alarm, actor, "cleared", from_state=from_state, to_state=alarm.state, note=note)
+
+
+def clear_offline(device_ids: list[int], now: datetime) -> None:
+    for alarm in Alarm.objects.filter(
+        device_id__in=device_ids, alarm_type="offline", state__in=OPEN_ALARM_STATES
+    ):
+        _clear(alarm, None, now, _("设备恢复上报"))
+
+
+# --- what people do --------------------------------------------------------------------------
+
+
+def _locked(alarm: Alarm) -> Alarm:
+    fresh = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    for field in Alarm._meta.concrete_fields:
+        setattr(alarm, field.attname, getattr(fresh, field.attname))
+    return alarm
+
+
+def _note(note: str | None, *, required: bool) -> str:
+    cleaner = Cleaner()
+    text = cleaner.text(note, "note", required=required, max_length=2000)
+    cleaner.done()
+    return text
+
+
+@transaction.atomic
+def acknowledge_alarm(*, actor, alarm: Alarm, note: str = "") -> Alarm:
+    """确认: someone has seen the alarm and takes it on."""
+    require(actor, Capability.EDIT, alarm.region)
+    note = _note(note, required=False)
+    _locked(alarm)
+    if alarm.state != AlarmState.ACTIVE:
+        raise DomainError(
+            _("告警当前为「%(state)s」，不能确认") % {"state": alarm.get_state_display()},
+            code="illegal_transition",
+        )
+    alarm.state = AlarmState.ACKNOWLEDGED
+    alarm.acknowledged_at = timezone.now()
+    alarm.acknowledged_by = actor if getattr(actor, "pk", None) else None
+    alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+    _event(alarm, actor, "acknowledged", from_state=AlarmState.ACTIVE, to_state=alarm.state,
+           note=note)  # fmt: skip
+    return alarm
+
+
+@transaction.atomic
+def clear_alarm(*, actor, alarm: Alarm, note: str) -> Alarm:
+    """消除: the cause was checked and dealt with. The note says what was found."""
+    require(actor, Capability.EDIT, alarm.region)
+    note = _note(note, required=True)
+    _locked(alarm)
+    if alarm.state == AlarmState.CLEARED:
+        raise DomainError(_("告警已消除"), code="illegal_transition")
+    _clear(alarm, actor, timezone.now(), note)
+    return alarm
+
+
+@transaction.atomic
+def comment_alarm(*, actor, alarm: Alarm, note: str) -> AlarmEvent:
+    require(actor, Capability.EDIT, alarm.region)
+    note = _note(note, required=True)
+    return _event(alarm, actor, "commented", note=note)
+
+
+@transaction.atomic
+def alarm_to_hazard(*, actor, alarm: Alarm):
+    """A repeated fault (or any alarm worth a rectification) becomes a hazard in 发现, with
+    the alarm's history in its description. Once per alarm."""
+    from frontline.hazards.models import HazardSource
+    from frontline.hazards.services import report_hazard
+
+    require(actor, Capability.EDIT, alarm.region)
+    _locked(alarm)
+    if alarm.hazard_id is not None:
+        raise DomainError(_("该告警已转为隐患"), code="already_converted")
+    device = alarm.device
+    description = _(
+        "由监测告警转入：%(title)s。设备 %(code)s，首次 %(first)s，最近 %(last)s，共 %(count)d 次。"
+    ) % {
+        "title": alarm.title,
+        "code": device.code,
+        "first": timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M"),
+        "last": timezone.localtime(alarm.last_at).strftime("%Y-%m-%d %H:%M"),
+        "count": alarm.count,
+    }
+    hazard = report_hazard(
+        actor=actor,
+        region=alarm.region,
+        title=(_("设备告警：%(title)s") % {"title": alarm.title})[:200],
+        source=HazardSource.SENSOR,
+        description=description,
+        enterprise=alarm.enterprise,
+        place=alarm.place,
+        lon=device.lon,
+        lat=device.lat,
+    )
+    alarm.hazard = hazard
+    alarm.save(update_fields=["hazard"])
+    _event(alarm, actor, "hazard_created", note=hazard.number, hazard_id=hazard.pk)
+    return hazard
+
+
+def open_alarm_counts(queryset) -> dict:
+    """Open alarms by severity, for a badge or a chart."""
+    from django.db.models import Count
+
+    rows = (
+        queryset.filter(state__in=OPEN_ALARM_STATES).values_list("severity").annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+# --- the offline sweep -------------------------------------------------------------------------
+
+
+def detect_offline(now: datetime | None = None) -> dict[str, int]:
+    """Devices silent for longer than their `offline_after_minutes` go offline, and raise
+    the offline alarm of their kind. Run by the worker every minute; each device is claimed
+    with a conditional UPDATE, so two workers never raise it twice."""
+    from frontline.monitoring.services.devices import device_info
+    from frontline.monitoring.services.rules import rule_book
+
+    now = now or timezone.now()
+    counts = {"offline": 0, "alarms": 0}
+    candidates = Device.objects.filter(
+        is_active=True, last_seen_at__lt=now - timedelta(minutes=1)
+    ).exclude(status=DeviceStatus.OFFLINE)
+    book = rule_book()
+    for pk, code, kind, last_seen, minutes in candidates.values_list(
+        "pk", "code", "kind", "last_seen_at", "offline_after_minutes"
+    ):
+        if last_seen > now - timedelta(minutes=minutes):
+            continue
+        with transaction.atomic():
+            claimed = (
+                Device.objects.filter(pk=pk, last_seen_at=last_seen)
+                .exclude(status=DeviceStatus.OFFLINE)
+                .update(status=DeviceStatus.OFFLINE, status_changed_at=now)
+            )
+            if not claimed:
+                continue
+            counts["offline"] += 1
+            rule = book.offline.get(kind)
+            info = device_info(code)
+            if rule is None or info is None:
+                continue
+            silent_minutes = (now - last_seen).total_seconds() // 60
+            signal = Signal(RAISE, rule, info, now, silent_minutes, {"last_seen": str(last_seen)})
+            apply_signals([signal], now=now, source="offline")
+            counts["alarms"] += 1
+    return counts

@@ -1,0 +1,217 @@
+"""Registering devices, their credentials, and the lookups every door makes per reading."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from frontline.core.models import Region
+from frontline.core.roles import Capability
+from frontline.core.services.validation import Cleaner, require
+from frontline.hazards.models import Enterprise, Place
+from frontline.hazards.services.objects import clean_location, clean_number
+from frontline.monitoring.kinds import DeviceKind
+from frontline.monitoring.models import Device
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+TOKEN_PREFIX = "fld_"
+
+
+def new_device_token() -> str:
+    return f"{TOKEN_PREFIX}{secrets.token_urlsafe(24)}"
+
+
+def hash_device_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _clean_device(cleaner: Cleaner, actor, data: dict) -> dict:
+    data["code"] = cleaner.text(data.get("code"), "code", required=True, max_length=64)
+    if data["code"] and not _CODE.fullmatch(data["code"]):
+        cleaner.fail("code", _("设备编码只能包含字母、数字、点、横线和下划线"))
+    data["name"] = cleaner.text(data.get("name"), "name", required=True, max_length=100)
+    data["kind"] = cleaner.choice(data.get("kind"), "kind", DeviceKind)
+    data["location"] = cleaner.text(
+        data.get("location"), "location", required=False, max_length=200
+    )
+    clean_location(cleaner, data)
+    minutes = clean_number(
+        cleaner, data.get("offline_after_minutes"), "offline_after_minutes", minimum=1,
+        maximum=7 * 24 * 60, integer=True,
+    )  # fmt: skip
+    data["offline_after_minutes"] = minutes or 30
+    attributes = data.get("attributes") or {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in attributes.values()
+    ):
+        cleaner.fail("attributes", _("设备参数应为“名称: 数值”"))
+        attributes = {}
+    data["attributes"] = attributes
+    return data
+
+
+def _owner_in_region(cleaner: Cleaner, region: Region, enterprise, place) -> None:
+    """The device and its enterprise or place lie on one branch of the tree (the device in
+    the enterprise's village, or in a grid inside it), so alarms count where both are."""
+    for field, obj in (("enterprise", enterprise), ("place", place)):
+        if obj is None:
+            continue
+        owner = obj.region.path
+        if not (owner.startswith(region.path) or region.path.startswith(owner)):
+            cleaner.fail(field, _("与设备不在同一区划"))
+
+
+@transaction.atomic
+def register_device(
+    *,
+    actor,
+    region: Region,
+    code: str,
+    name: str,
+    kind: str,
+    enterprise: Enterprise | None = None,
+    place: Place | None = None,
+    location: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    attributes: dict | None = None,
+    offline_after_minutes: int | None = None,
+) -> tuple[Device, str]:
+    """Register a device; returns it with its token in clear, shown to the user once."""
+    require(actor, Capability.EDIT, region)
+    cleaner = Cleaner()
+    data = _clean_device(
+        cleaner,
+        actor,
+        {
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "location": location,
+            "lon": lon,
+            "lat": lat,
+            "attributes": attributes,
+            "offline_after_minutes": offline_after_minutes,
+        },
+    )
+    _owner_in_region(cleaner, region, enterprise, place)
+    if data["code"] and Device.objects.filter(code=data["code"]).exists():
+        cleaner.fail("code", _("设备编码已存在"))
+    cleaner.done()
+    token = new_device_token()
+    device = Device.objects.create(
+        region=region,
+        enterprise=enterprise,
+        place=place,
+        token_hash=hash_device_token(token),
+        token_prefix=token[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8],
+        **data,
+    )
+    forget_devices()
+    return device, token
+
+
+@transaction.atomic
+def rotate_device_token(*, actor, device: Device) -> str:
+    """A new token; the old one stops working at once (in every process within a few
+    seconds, see `_CACHE_SECONDS`)."""
+    require(actor, Capability.EDIT, device.region)
+    token = new_device_token()
+    device.token_hash = hash_device_token(token)
+    device.token_prefix = token[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8]
+    device.save(update_fields=["token_hash", "token_prefix"])
+    forget_devices()
+    return token
+
+
+# --- the per-reading lookups -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What ingest needs about a device, cached per process."""
+
+    id: int
+    code: str
+    kind: str
+    region_id: int
+    token_hash: str
+    attributes: dict
+    is_active: bool
+
+
+# Devices change rarely and ingest looks one up per reading: a process keeps them for a
+# few seconds. A change made here clears this process at once; others catch up in time.
+_CACHE_SECONDS = 5.0
+_cache: dict[str, DeviceInfo] = {}
+_by_token: dict[str, DeviceInfo] = {}
+_cache_loaded = 0.0
+_lock = threading.Lock()
+
+
+def forget_devices() -> None:
+    global _cache_loaded
+    with _lock:
+        _cache_loaded = 0.0
+    transaction.on_commit(_expire)
+
+
+def _expire() -> None:
+    global _cache_loaded
+    with _lock:
+        _cache_loaded = 0.0
+
+
+forget_devices_now = _expire
+
+
+def devices_by_code() -> dict[str, DeviceInfo]:
+    _refresh()
+    return _cache
+
+
+def _refresh() -> None:
+    global _cache, _by_token, _cache_loaded
+    now = time.monotonic()
+    if now - _cache_loaded < _CACHE_SECONDS:
+        return
+    with _lock:
+        if now - _cache_loaded >= _CACHE_SECONDS:
+            rows = Device.objects.values_list(
+                "pk", "code", "kind", "region_id", "token_hash", "attributes", "is_active"
+            )
+            infos = [DeviceInfo(*row) for row in rows]
+            _cache = {info.code: info for info in infos}
+            _by_token = {info.token_hash: info for info in infos}
+            _cache_loaded = now
+
+
+def device_info(code: str) -> DeviceInfo | None:
+    return devices_by_code().get(code)
+
+
+def authenticate_device(code: str, token: str) -> bool:
+    """Does `token` belong to the active device `code`? Constant-time comparison."""
+    info = device_info(code)
+    if info is None or not info.is_active or not token:
+        return False
+    return hmac.compare_digest(info.token_hash, hash_device_token(token))
+
+
+def device_for_token(token: str) -> DeviceInfo | None:
+    """The active device whose token this is (the HTTP door: the token names the device)."""
+    if not token:
+        return None
+    _refresh()
+    # The token is random and only its SHA-256 is looked up, so a dictionary lookup leaks
+    # nothing an attacker could use to guess it.
+    info = _by_token.get(hash_device_token(token))
+    return info if info is not None and info.is_active else None

@@ -1,0 +1,324 @@
+"""The one ingest service every door calls: HTTP, MQTT, the GB/T 26875.3 gateway, video.
+
+For a batch at a time, in one transaction: validate each reading (a bad one is reported by
+its position and refused; the good ones in the same batch are kept), store observations once
+per (device, metric, time), move the latest values forward, mark the devices seen, run the
+rules in time order and raise, repeat or clear alarms. Notifications are queued in the same
+transaction and delivered after commit.
+
+Hot path: readings go into the database as multi-row INSERTs with ON CONFLICT (no model
+instances), and rule state is read and written once per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from frontline.core.errors import InvalidInput
+from frontline.monitoring.kinds import metric_of
+from frontline.monitoring.models import Device, DeviceStatus, RuleState
+from frontline.monitoring.readings import IngestResult, Reading, ReadingError
+from frontline.monitoring.services import alarms
+from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
+from frontline.monitoring.services.rules import evaluate, rule_book
+
+MAX_BATCH = 20_000
+_ROWS_PER_STATEMENT = 500  # 4 parameters a row: well under every backend's limit
+
+
+@dataclass(slots=True)
+class Valid:
+    """A reading that passed validation."""
+
+    index: int
+    device: DeviceInfo
+    metric: str
+    at: datetime
+    value: float
+    detail: dict | None
+
+
+def _max_age() -> timedelta:
+    return timedelta(days=getattr(settings, "MONITORING_MAX_AGE_DAYS", 30))
+
+
+def _max_skew() -> timedelta:
+    return timedelta(seconds=getattr(settings, "MONITORING_MAX_SKEW_SECONDS", 300))
+
+
+def parse_time(raw, now: datetime) -> datetime | None:
+    """An aware datetime from what a door received; None when it cannot be read.
+
+    Numbers are epoch seconds, or milliseconds when they are that large (ThingsBoard and
+    most gateways send milliseconds). A time without zone is China time."""
+    if raw is None:
+        return now
+    if isinstance(raw, datetime):
+        value = raw
+    elif isinstance(raw, bool):
+        return None
+    elif isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            return None
+        seconds = raw / 1000 if abs(raw) >= 100_000_000_000 else raw
+        try:
+            value = datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    elif isinstance(raw, str):
+        try:
+            value = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    return value
+
+
+def _number(raw) -> float | None:
+    if isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, int | float) and math.isfinite(raw):
+        return float(raw)
+    return None
+
+
+def validate(
+    readings: Sequence[Reading], now: datetime, only_device: str | None = None
+) -> tuple[list[Valid], list[ReadingError]]:
+    devices = devices_by_code()
+    oldest, latest = now - _max_age(), now + _max_skew()
+    valid: list[Valid] = []
+    errors: list[ReadingError] = []
+    for index, reading in enumerate(readings):
+        code, metric = str(reading.device or ""), str(reading.metric or "")
+
+        def refuse(error_code: str, message: str, index=index, code=code, metric=metric):
+            errors.append(ReadingError(index, error_code, message, code, metric))
+
+        device = devices.get(code)
+        if device is None or not device.is_active:
+            refuse("unknown_device", _("未登记或已停用的设备：%(code)s") % {"code": code})
+            continue
+        if only_device is not None and code != only_device:
+            refuse("wrong_device", _("令牌只能上报本设备的数据"))
+            continue
+        spec = metric_of(device.kind, metric)
+        if spec is None:
+            refuse("unknown_metric", _("该类设备没有指标“%(metric)s”") % {"metric": metric})
+            continue
+        value = _number(reading.value)
+        if value is None:
+            refuse("not_a_number", _("数值应为有限的数字"))
+            continue
+        if not spec.low <= value <= spec.high:
+            refuse(
+                "out_of_range",
+                _("数值 %(value)s 超出量程 %(low)s～%(high)s")
+                % {"value": f"{value:g}", "low": f"{spec.low:g}", "high": f"{spec.high:g}"},
+            )
+            continue
+        at = parse_time(reading.at, now)
+        if at is None:
+            refuse("bad_time", _("时间格式不正确，应为毫秒时间戳或 ISO 8601"))
+            continue
+        if at > latest:
+            refuse("time_in_future", _("时间晚于当前时间，请校准设备时钟"))
+            continue
+        if at < oldest:
+            refuse(
+                "time_too_old", _("时间早于 %(days)d 天前，不再接收") % {"days": _max_age().days}
+            )
+            continue
+        valid.append(Valid(index, device, metric, at, value, reading.detail))
+    return valid, errors
+
+
+def ingest_readings(
+    readings: Sequence[Reading],
+    *,
+    source: str,
+    now: datetime | None = None,
+    only_device: str | None = None,
+) -> IngestResult:
+    """Validate, store and evaluate a batch. `only_device`: the door authenticated one
+    device (the HTTP token) and readings of any other device are refused."""
+    if len(readings) > MAX_BATCH:
+        raise InvalidInput(
+            _("一批最多 %(n)d 条读数") % {"n": MAX_BATCH}, details={"readings": len(readings)}
+        )
+    now = now or timezone.now()
+    valid, errors = validate(readings, now, only_device)
+    result = IngestResult(errors=errors)
+    if not valid:
+        return result
+    received = len(valid)
+    valid = _unique(valid)
+    with transaction.atomic():
+        result.stored = _store_observations(valid)
+        result.duplicates = received - result.stored
+        _move_latest(valid)
+        _mark_seen_and_faults(valid, now)
+        signals = _run_rules(valid)
+        counts = alarms.apply_signals(signals, now=now, source=source)
+    result.alarms_raised = counts["raised"]
+    result.alarms_repeated = counts["repeated"]
+    result.alarms_cleared = counts["cleared"]
+    return result
+
+
+def _unique(valid: list[Valid]) -> list[Valid]:
+    """The first of readings repeated within the batch (same device, metric and time)."""
+    seen: set[tuple] = set()
+    unique = []
+    for item in valid:
+        key = (item.device.id, item.metric, item.at)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def _chunks(rows: list, size: int = _ROWS_PER_STATEMENT) -> Iterable[list]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _store_observations(valid: list[Valid]) -> int:
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in valid]
+    stored = 0
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows):
+            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
+            cursor.execute(
+                "INSERT INTO monitoring_observation (device_id, metric, at, value) "
+                f"VALUES {values} ON CONFLICT (device_id, metric, at) DO NOTHING",
+                [field for row in chunk for field in row],
+            )
+            stored += cursor.rowcount
+    return stored
+
+
+def _move_latest(valid: list[Valid]) -> None:
+    newest: dict[tuple[int, str], Valid] = {}
+    for item in valid:
+        key = (item.device.id, item.metric)
+        if key not in newest or item.at > newest[key].at:
+            newest[key] = item
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in newest.values()]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows):
+            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
+            # Only forward: a late reading never replaces a newer latest value.
+            cursor.execute(
+                "INSERT INTO monitoring_latestvalue (device_id, metric, at, value) "
+                f"VALUES {values} ON CONFLICT (device_id, metric) DO UPDATE "
+                "SET at = excluded.at, value = excluded.value "
+                "WHERE excluded.at > monitoring_latestvalue.at",
+                [field for row in chunk for field in row],
+            )
+
+
+def _mark_seen_and_faults(valid: list[Valid], now: datetime) -> None:
+    device_ids = {item.device.id for item in valid}
+    fault: dict[int, tuple[datetime, bool]] = {}
+    for item in valid:
+        if item.metric == "fault":
+            known = fault.get(item.device.id)
+            if known is None or item.at > known[0]:
+                fault[item.device.id] = (item.at, item.value >= 1)
+    mark_seen_ids(device_ids, now, faulty={pk for pk, (_at, on) in fault.items() if on},
+                  repaired={pk for pk, (_at, on) in fault.items() if not on})  # fmt: skip
+
+
+def mark_seen_ids(
+    device_ids: set[int],
+    now: datetime,
+    *,
+    faulty: set[int] = frozenset(),
+    repaired: set[int] = frozenset(),
+) -> None:
+    """Devices heard from now: online (or in fault while they report one). A device back
+    from offline clears its offline alarm."""
+    Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
+    changes = Device.objects.filter(pk__in=device_ids).values_list("pk", "status")
+    back_online = []
+    for pk, status in changes:
+        wanted = status
+        if pk in faulty:
+            wanted = DeviceStatus.FAULT
+        elif pk in repaired or status == DeviceStatus.OFFLINE:
+            wanted = DeviceStatus.ONLINE
+        if wanted != status:
+            Device.objects.filter(pk=pk).update(status=wanted, status_changed_at=now)
+            if status == DeviceStatus.OFFLINE:
+                back_online.append(pk)
+    if back_online:
+        alarms.clear_offline(back_online, now)
+
+
+def mark_seen(device_codes: Iterable[str], at: datetime | None = None) -> int:
+    """A heartbeat: the devices are alive, with no reading to store. Returns how many of
+    the codes are registered active devices."""
+    now = at or timezone.now()
+    devices = devices_by_code()
+    ids = {devices[c].id for c in device_codes if c in devices and devices[c].is_active}
+    if ids:
+        with transaction.atomic():
+            mark_seen_ids(ids, now)
+    return len(ids)
+
+
+def _run_rules(valid: list[Valid]) -> list[alarms.Signal]:
+    book = rule_book()
+    work = []
+    for item in sorted(valid, key=lambda v: v.at):
+        rules = book.for_reading(item.device.id, item.device.kind, item.metric)
+        if rules:
+            work.append((item, rules))
+    if not work:
+        return []
+    pairs = {(rule.id, item.device.id) for item, rules in work for rule in rules}
+    states = {
+        (row.rule_id, row.device_id): row
+        for row in RuleState.objects.filter(
+            device_id__in={device for _rule, device in pairs},
+            rule_id__in={rule for rule, _device in pairs},
+        )
+    }
+    changed: dict[tuple[int, int], RuleState] = {}
+    signals: list[alarms.Signal] = []
+    for item, rules in work:
+        at = item.at.timestamp()
+        for rule in rules:
+            key = (rule.id, item.device.id)
+            row = states.get(key)
+            if row is None:
+                row = states[key] = RuleState(rule_id=rule.id, device_id=item.device.id, state={})
+            before = dict(row.state)
+            outcome = evaluate(rule, row.state, at, item.value, item.device.attributes)
+            if row.state != before:
+                changed[key] = row
+            if outcome is not None:
+                signals.append(alarms.Signal(outcome, rule, item.device, item.at, item.value,
+                                             item.detail))  # fmt: skip
+    if changed:
+        RuleState.objects.bulk_create(
+            changed.values(),
+            update_conflicts=True,
+            unique_fields=["rule", "device"],
+            update_fields=["state", "updated_at"],
+        )
+    return signals

@@ -1,0 +1,333 @@
+"""The GB/T 26875.3 gateway over real TCP sockets, a real asyncio server in a thread.
+
+Most tests use a recording sink; the last ones go through the real ingest service into the
+database. One gateway serves the whole protocol part of the module, so the final test also
+proves it still serves after everything the earlier tests threw at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from frontline.monitoring.gb26875.frames import (
+    CHINA,
+    MAX_DATA,
+    Command,
+    Frame,
+    FrameReader,
+    code_address,
+    encode_frame,
+    encode_time,
+)
+from frontline.monitoring.gb26875.gateway import BackgroundGateway, Gateway
+from frontline.monitoring.gb26875.units import (
+    ComponentStatus,
+    DeviceStatus,
+    encode_unit,
+)
+from frontline.monitoring.readings import IngestResult
+
+CENTRE = bytes(6)
+
+
+class RecordingSink:
+    """Stands in for ingest: records every call; can be held, or made to fail for a device."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls: list[list] = []
+        self.seen: list[list[str]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.fail_device: str | None = None
+
+    def __call__(self, readings, *, source):
+        assert source == "gb26875"
+        self.hold.wait(10)
+        if self.fail_device and any(r.device == self.fail_device for r in readings):
+            raise RuntimeError("the database is on fire")
+        with self.lock:
+            self.calls.append(list(readings))
+        return IngestResult(stored=len(readings))
+
+    def mark_seen(self, device_codes, at=None):
+        with self.lock:
+            self.seen.append(list(device_codes))
+        return len(self.seen[-1])
+
+    def readings(self):
+        with self.lock:
+            return [r for call in self.calls for r in call]
+
+    def seen_devices(self):
+        with self.lock:
+            return {code for call in self.seen for code in call}
+
+    def reset(self):
+        with self.lock:
+            self.calls.clear()
+            self.seen.clear()
+        self.hold.set()
+        self.fail_device = None
+
+
+@pytest.fixture(scope="module")
+def sink():
+    return RecordingSink()
+
+
+@pytest.fixture(scope="module")
+def running(sink):
+    gateway = Gateway(sink=sink, seen=sink.mark_seen, idle_seconds=5, window=0.005)
+    with BackgroundGateway(gateway) as background:
+        yield background
+
+
+@pytest.fixture
+def gateway(running, sink):
+    sink.reset()
+    return running
+
+
+def now_time() -> bytes:
+    return encode_time(datetime.now(CHINA))
+
+
+def fire_frame(device: int, serial: int, *, zone: int = 1, position: int = 1) -> bytes:
+    component = ComponentStatus(1, 1, 40, zone, position, 0x0003, "1号楼烟感", None)
+    return send_data(device, serial, encode_unit([component]))
+
+
+def send_data(device: int, serial: int, data: bytes = b"", command: int = 2, version=(1, 0)):
+    frame = Frame(
+        serial=serial,
+        command=command,
+        source=code_address(device),
+        destination=CENTRE,
+        data=data,
+        version=version,
+        time=now_time(),
+    )
+    return encode_frame(frame)
+
+
+class Device:
+    """A transmission device on a real socket."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.reader = FrameReader()
+        self.replies: list[Frame] = []
+
+    def send(self, raw: bytes) -> None:
+        self.sock.sendall(raw)
+
+    def expect(self, count: int = 1, timeout: float = 5.0) -> list[Frame]:
+        deadline = time.monotonic() + timeout
+        while len(self.replies) < count:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(4096)
+            assert chunk, "the gateway closed the connection"
+            self.replies += [e for e in self.reader.feed(chunk) if isinstance(e, Frame)]
+        answered, self.replies = self.replies[:count], self.replies[count:]
+        return answered
+
+    def silent(self, seconds: float = 0.3) -> bool:
+        self.sock.settimeout(seconds)
+        try:
+            return self.sock.recv(4096) == b""  # closed counts as silent
+        except TimeoutError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def connect(gateway):
+    made: list[Device] = []
+
+    def make() -> Device:
+        made.append(Device(gateway.port))
+        return made[-1]
+
+    yield make
+    for device in made:
+        device.close()
+
+
+# --- confirm -----------------------------------------------------------------------------
+
+
+def test_fire_frame_is_confirmed_with_its_serial_after_the_sink(connect, sink):
+    device = connect()
+    device.send(fire_frame(123456, serial=0x1234, zone=3, position=17))
+    [answer] = device.expect()
+    assert (answer.command, answer.serial) == (Command.CONFIRM, 0x1234)
+    assert answer.destination == code_address(123456) and answer.source == CENTRE
+    readings = {r.metric: r for r in sink.readings()}
+    assert readings["fire"].value == 1 and readings["fire"].device == "123456"
+    assert (readings["fire"].detail["zone"], readings["fire"].detail["position"]) == (3, 17)
+
+
+def test_no_confirm_before_the_sink_returns(connect, sink):
+    sink.hold.clear()
+    device = connect()
+    device.send(fire_frame(5, serial=77))
+    assert device.silent(0.4), "confirmed before the readings were committed"
+    sink.hold.set()
+    [answer] = device.expect()
+    assert (answer.command, answer.serial) == (Command.CONFIRM, 77)
+
+
+def test_heartbeats_mark_the_device_seen(connect, sink):
+    device = connect()
+    device.send(send_data(42, serial=1))
+    device.send(send_data(43, 2, encode_unit([DeviceStatus(0x01, None)])))
+    answers = device.expect(2)
+    assert [(a.command, a.serial) for a in answers] == [(3, 1), (3, 2)]
+    assert {"42", "43"} <= sink.seen_devices()
+    assert sink.readings() == []
+
+
+def test_frames_split_byte_by_byte_and_concatenated(connect, sink):
+    device = connect()
+    stream = fire_frame(7, 10) + fire_frame(7, 11, position=2) + send_data(7, 12)
+    for byte in stream[:40]:
+        device.send(bytes([byte]))
+        time.sleep(0.001)
+    device.send(stream[40:])
+    assert [(a.command, a.serial) for a in device.expect(3)] == [(3, 10), (3, 11), (3, 12)]
+
+
+# --- deny --------------------------------------------------------------------------------
+
+
+def _bad_checksum() -> bytes:
+    raw = bytearray(fire_frame(9, 501))
+    raw[-3] ^= 0x5A
+    return bytes(raw)
+
+
+def _too_long() -> bytes:
+    raw = bytearray(send_data(9, 502))
+    raw[24:26] = (MAX_DATA + 1).to_bytes(2, "little")
+    return bytes(raw) + b"\x00" * (MAX_DATA + 1)
+
+
+BAD_FRAMES = {
+    "checksum": (_bad_checksum, 501),
+    "length": (_too_long, 502),
+    "unknown command": (lambda: send_data(9, 503, command=9), 503),
+    "bad start": (lambda: b"@!" + send_data(9, 504)[2:], 504),
+    "bad end": (lambda: send_data(9, 505)[:-2] + b"#!", 505),
+    "unknown data unit": (lambda: send_data(9, 506, b"\x63\x01\x00"), 506),
+    "wrong unit size": (lambda: send_data(9, 507, b"\x02\x01" + b"\x00" * 10), 507),
+    "unknown major version": (
+        lambda: send_data(9, 508, b"\x15\x01\x01" + bytes(6), version=(2, 0)),
+        508,
+    ),
+    "control from a device": (lambda: send_data(9, 509, command=1), 509),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FRAMES))
+def test_nonconforming_frames_are_denied_and_the_connection_goes_on(case, connect, sink, caplog):
+    build, serial = BAD_FRAMES[case]
+    device = connect()
+    with caplog.at_level(logging.WARNING, logger="frontline.monitoring.gb26875"):
+        device.send(build())
+        [answer] = device.expect()
+        device.send(fire_frame(9, 600))
+        [after] = device.expect()
+    assert (answer.command, answer.serial) == (Command.DENY, serial)
+    assert (after.command, after.serial) == (Command.CONFIRM, 600)
+    assert any("deny 127.0.0.1:" in m and f"serial={serial}" in m for m in caplog.messages)
+    assert [r.value for r in sink.readings() if r.metric == "fire"] == [1]  # only frame 600
+
+
+def test_garbage_between_frames(connect):
+    device = connect()
+    device.send(b"\xff\xfeHELLO" + fire_frame(11, 1) + b"\x00" * 50 + b"@#@" + fire_frame(11, 2))
+    device.send(b"##junk##" + send_data(11, 3))
+    assert [(a.command, a.serial) for a in device.expect(3)] == [(3, 1), (3, 2), (3, 3)]
+
+
+def test_truncated_frame_then_close_is_logged_and_harmless(connect, gateway, caplog):
+    device = connect()
+    with caplog.at_level(logging.INFO, logger="frontline.monitoring.gb26875"):
+        device.send(fire_frame(12, 99)[:35])
+        time.sleep(0.1)
+        device.close()
+        deadline = time.monotonic() + 5
+        while not any("reason=truncated" in m for m in caplog.messages):
+            assert time.monotonic() < deadline, caplog.messages
+            time.sleep(0.02)
+    other = connect()
+    other.send(fire_frame(13, 1))
+    assert other.expect()[0].command == Command.CONFIRM
+
+
+def test_a_frame_the_sink_cannot_commit_is_not_confirmed_and_others_are(connect, sink):
+    sink.fail_device = "66"
+    failing, healthy = connect(), connect()
+    failing.send(fire_frame(66, 1))
+    healthy.send(fire_frame(67, 1))
+    assert healthy.expect()[0].command == Command.CONFIRM
+    assert failing.silent(0.5)
+    assert {r.device for r in sink.readings()} == {"67"}
+
+
+def test_idle_connections_are_closed():
+    sink = RecordingSink()
+    gateway = Gateway(sink=sink, seen=sink.mark_seen, idle_seconds=0.3)
+    with BackgroundGateway(gateway) as background:
+        device = Device(background.port)
+        device.sock.settimeout(3)
+        started = time.monotonic()
+        assert device.sock.recv(10) == b""
+        assert time.monotonic() - started < 2
+        device.close()
+
+
+# --- many at once ------------------------------------------------------------------------
+
+
+async def _device_round(port: int, number: int) -> tuple[int, int]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(fire_frame(10_000 + number, serial=number))
+        await writer.drain()
+        frames = FrameReader()
+        while True:
+            chunk = await asyncio.wait_for(reader.read(4096), 10)
+            assert chunk, f"device {number}: connection closed"
+            events = frames.feed(chunk)
+            if events:
+                return events[0].command, events[0].serial
+    finally:
+        writer.close()
+
+
+def test_250_devices_at_once_all_confirmed_in_few_transactions(gateway, sink):
+    async def everyone():
+        return await asyncio.gather(*(_device_round(gateway.port, n) for n in range(250)))
+
+    answers = asyncio.run(everyone())
+    assert answers == [(Command.CONFIRM, n) for n in range(250)]
+    fire = {r.device for r in sink.readings() if r.metric == "fire" and r.value == 1}
+    assert fire == {str(10_000 + n) for n in range(250)}
+    assert len(sink.calls) < 60, f"{len(sink.calls)} sink calls for 250 frames: not batched"
+
+
+def test_the_gateway_still_serves_after_all_of_that(connect):
+    device = connect()
+    device.send(send_data(1, 4242))
+    assert [(a.command, a.serial) for a in device.expect()] == [(Command.CONFIRM, 4242)]
