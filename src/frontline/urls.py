@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("frontline.hazards.urls_objects")),
     path("", include("frontline.hazards.urls_hazards")),
     path("", include("frontline.hazards.urls_inspections")),
+    path("", include("frontline.monitoring.urls")),
 ]

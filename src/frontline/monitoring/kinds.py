@@ -85,3 +85,27 @@ def metric_of(kind: str, code: str) -> Metric | None:
 
 def metrics_of(kind: str) -> tuple[Metric, ...]:
     return METRICS.get(kind, ())
+
+
+class VideoEvent(models.TextChoices):
+    """What a camera AI platform reports (POST /api/v1/video-events)."""
+
+    FIRE_SMOKE = "fire_smoke", _("烟火识别")
+    FIRE_LANE_BLOCKED = "fire_lane_blocked", _("消防通道占用")
+    EBIKE_INDOOR = "ebike_indoor", _("电动车入户或进电梯")
+    CROWD = "crowd", _("人员聚集")
+    INTRUSION = "intrusion", _("区域入侵")
+    NO_PROTECTIVE_GEAR = "no_protective_gear", _("未佩戴防护用品")
+    WATERLOGGING = "waterlogging", _("积水")
+
+
+# Severity of each video event's alarm (values of monitoring.models.AlarmSeverity).
+VIDEO_SEVERITY = {
+    VideoEvent.FIRE_SMOKE: "critical",
+    VideoEvent.FIRE_LANE_BLOCKED: "major",
+    VideoEvent.EBIKE_INDOOR: "major",
+    VideoEvent.CROWD: "major",
+    VideoEvent.INTRUSION: "minor",
+    VideoEvent.NO_PROTECTIVE_GEAR: "minor",
+    VideoEvent.WATERLOGGING: "major",
+}

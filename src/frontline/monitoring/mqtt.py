@@ -47,6 +47,7 @@ SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # Rejections are logged one by one up to this many per stats interval, then only counted:
 # one misconfigured device sending every second must not drown the log.
 REJECTION_LOG_LIMIT = 20
+COLLECT_POLL_SECONDS = 0.005
 
 IngestFn = Callable[..., IngestResult]
 AuthenticateFn = Callable[[str, str], bool]
@@ -264,14 +265,20 @@ class Batcher:
             first = self.inbox.get(timeout=idle_wait)
         except queue.Empty:
             return []
-        batch = [first]
-        deadline = time.monotonic() + self.batch_seconds
-        while len(batch) < self.batch_size and not stop.is_set():
+        # The window starts when the first message arrived: one that waited in the queue
+        # while the previous batch was committed has waited long enough. The queue is
+        # polled rather than read message by message, so the network thread is not
+        # interrupted by this thread waking up for each message (both need the GIL).
+        deadline = first.received + self.batch_seconds
+        while self.inbox.qsize() < self.batch_size - 1 and not stop.is_set():
             remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            stop.wait(min(remaining, COLLECT_POLL_SECONDS))
+        batch = [first]
+        while len(batch) < self.batch_size:
             try:
-                batch.append(
-                    self.inbox.get_nowait() if remaining <= 0 else self.inbox.get(timeout=remaining)
-                )
+                batch.append(self.inbox.get_nowait())
             except queue.Empty:
                 break
         return batch

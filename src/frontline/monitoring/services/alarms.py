@@ -96,6 +96,8 @@ def _fmt(signal: Signal) -> str:
 
 
 def _title(signal: Signal, device_name: str) -> str:
+    if signal.rule.condition == "video":
+        return _("%(device)s：%(rule)s") % {"device": device_name, "rule": signal.rule.name}
     if signal.rule.condition == Condition.OFFLINE:
         return _("%(device)s：%(rule)s（%(minutes)d 分钟无数据）") % {
             "device": device_name,
@@ -422,3 +424,43 @@ def detect_offline(now: datetime | None = None) -> dict[str, int]:
             apply_signals([signal], now=now, source="offline")
             counts["alarms"] += 1
     return counts
+
+
+# --- video events ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_video_event(
+    *,
+    device: DeviceInfo,
+    event_type: str,
+    at: datetime,
+    snapshot=None,
+    detail: dict | None = None,
+) -> Alarm:
+    """A camera AI platform saw something: an alarm of type `video_<event>` on the camera
+    (a repeat while one is open), with the snapshot stored as evidence on the alarm."""
+    from frontline.core.services.attachments import attach_file
+    from frontline.monitoring.kinds import VIDEO_SEVERITY, VideoEvent
+
+    label = VideoEvent(event_type).label
+    rule = RuleSpec(
+        id=None, name=str(label), kind=device.kind, device_id=device.id,
+        alarm_type=f"video_{event_type}", metric="", condition="video", operator="",
+        threshold=None, threshold_attribute="", clear_threshold=None, duration_seconds=0,
+        repeat_count=0, window_seconds=0, z_score=None, severity=VIDEO_SEVERITY[event_type],
+        auto_clear=False, message="",
+    )  # fmt: skip
+    apply_signals([Signal(RAISE, rule, device, at, 1.0, detail)], now=at, source="video")
+    alarm = Alarm.objects.get(
+        device_id=device.id, alarm_type=rule.alarm_type, state__in=OPEN_ALARM_STATES
+    )
+    if snapshot is not None:
+        evidence = attach_file(
+            actor=None,
+            owner=alarm,
+            uploaded_file=snapshot,
+            note=_("抓拍：%(event)s") % {"event": label},
+        )
+        _event(alarm, None, "evidence", note=str(label), attachment_id=evidence.pk)
+    return alarm

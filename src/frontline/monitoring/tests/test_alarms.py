@@ -164,3 +164,10 @@ def test_alarms_follow_the_scope(world):
     make_device(world.village, code="gas", kind="combustible_gas")
     feed("gas", "gas", [30])
     assert_queryset_matrix(Alarm.objects, Alarm.objects.get(), world)
+
+
+def test_the_offline_sweep_runs_every_minute():
+    import frontline.monitoring.tasks  # noqa: F401
+    from frontline.core.worker import SWEEPS
+
+    assert SWEEPS["detect_offline_devices"].minutes == 1

@@ -331,3 +331,56 @@ def test_the_gateway_still_serves_after_all_of_that(connect):
     device = connect()
     device.send(send_data(1, 4242))
     assert [(a.command, a.serial) for a in device.expect()] == [(Command.CONFIRM, 4242)]
+
+
+# --- through the real ingest service into the database -----------------------------------
+
+
+@pytest.fixture
+def real_gateway():
+    with BackgroundGateway(Gateway(idle_seconds=5)) as background:
+        yield background
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fire_frame_goes_through_ingest_to_an_observation_and_an_alarm(world, real_gateway):
+    from frontline.monitoring.models import Alarm, Observation
+    from frontline.monitoring.testing import make_device
+
+    controller, _token = make_device(world.village, "fire_controller", code="123456")
+    device = Device(real_gateway.port)
+    try:
+        device.send(fire_frame(123456, serial=31, zone=3, position=17))
+        [answer] = device.expect()
+    finally:
+        device.close()
+    assert (answer.command, answer.serial) == (Command.CONFIRM, 31)
+    # Confirmed means committed: the rows are there the moment the confirm is.
+    fire = Observation.objects.get(device=controller, metric="fire")
+    assert fire.value == 1
+    alarm = Alarm.objects.get(device=controller, alarm_type="fire")
+    assert (alarm.detail.get("zone"), alarm.detail.get("position")) == (3, 17)
+    assert alarm.detail.get("description") == "1号楼烟感"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_marks_the_device_online_and_unknown_devices_are_still_answered(
+    world, real_gateway
+):
+    from frontline.monitoring.models import Device as DeviceRow
+    from frontline.monitoring.models import DeviceStatus as Status
+    from frontline.monitoring.models import Observation
+    from frontline.monitoring.testing import make_device
+
+    controller, _token = make_device(world.village, "fire_controller", code="777")
+    device = Device(real_gateway.port)
+    try:
+        device.send(send_data(777, serial=1))
+        device.send(fire_frame(888, serial=2))  # never registered: refused by ingest, logged
+        answers = device.expect(2)
+    finally:
+        device.close()
+    assert [(a.command, a.serial) for a in answers] == [(3, 1), (3, 2)]
+    controller = DeviceRow.objects.get(pk=controller.pk)
+    assert controller.status == Status.ONLINE and controller.last_seen_at is not None
+    assert not Observation.objects.exists()
