@@ -15,11 +15,15 @@ from pathlib import Path
 _SRC = Path(__file__).resolve().parent.parent / "src"
 
 
-def fresh_django(prefix: str) -> Path:
-    """Point Frontline at an empty temporary directory, set Django up and migrate."""
+def fresh_django(prefix: str, *, keep_database_url: bool = False) -> Path:
+    """Point Frontline at an empty temporary directory, set Django up and migrate.
+
+    `keep_database_url`: the caller prepared an empty database in DATABASE_URL (PostgreSQL);
+    otherwise a new SQLite file in the directory."""
     var_dir = Path(tempfile.mkdtemp(prefix=f"frontline-bench-{prefix}-"))
     os.environ["FRONTLINE_VAR"] = str(var_dir)
-    os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
+    if not keep_database_url:
+        os.environ["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontline.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if str(_SRC) not in sys.path:

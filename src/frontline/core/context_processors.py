@@ -92,6 +92,7 @@ _SECTIONS = [
     (gettext_lazy("地图"), "map"),
     (gettext_lazy("任务"), "task_mine"),
     (gettext_lazy("隐患"), "hazard_list"),
+    (gettext_lazy("监测预警"), "alarm_console"),
     (gettext_lazy("企业场所"), "enterprise_list"),
     (gettext_lazy("检查"), "inspection_list"),
     (gettext_lazy("台账统计"), "hazard_dashboard"),
@@ -112,7 +113,11 @@ def nav_items(request) -> list[NavItem]:
             continue
         url = reverse(url_name)
         active = request.path == url if url == "/" else request.path.startswith(url)
-        badge = unread_count(user) if url_name == "inbox" else 0
+        badge = 0
+        if url_name == "inbox":
+            badge = unread_count(user)
+        elif url_name == "alarm_console":
+            badge = open_alarm_count(user)
         items.append(NavItem(str(label), url, active, badge))
     if user.is_staff:
         url = reverse("admin:index")
@@ -126,6 +131,13 @@ def unread_count(user) -> int:
     return Notification.objects.filter(
         recipient=user, channel=Channel.IN_APP, read_at__isnull=True
     ).count()
+
+
+def open_alarm_count(user) -> int:
+    """Open (not cleared) monitoring alarms in the user's scope: one indexed count."""
+    from frontline.monitoring.models import OPEN_ALARM_STATES, Alarm
+
+    return Alarm.objects.visible_to(user).filter(state__in=OPEN_ALARM_STATES).count()
 
 
 def section_url(path: str) -> str:

@@ -34,6 +34,22 @@ def web_command(*, host: str, port: int, workers: int = 1) -> list[str]:
     return command
 
 
+def simulator_command(*, transport: str, base_url: str) -> list[str]:
+    """The telemetry simulator of the demo devices (`frontline simulate`). It waits, rather
+    than exits, when there are no demo devices, so it never stops the others."""
+    return [
+        sys.executable,
+        "-m",
+        "frontline",
+        "simulate",
+        "--transport",
+        transport,
+        "--base-url",
+        base_url,
+        "--wait",
+    ]
+
+
 class ProcessGroup:
     def __init__(self, console, stop_timeout: float = 10.0):
         self.console = console

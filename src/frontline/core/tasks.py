@@ -17,6 +17,12 @@ def deliver_notification(notification_id: int):
     return delivery.deliver_notification(notification_id)
 
 
+@db_task()
+def deliver_notifications(notification_ids: list[int]):
+    """All the notifications one transaction queued, delivered in one job."""
+    return [delivery.deliver_notification(pk) for pk in notification_ids]
+
+
 @sweep("deliver_due_notifications", minutes=1)
 def deliver_due_notifications():
     return delivery.deliver_due_notifications()

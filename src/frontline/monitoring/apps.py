@@ -6,3 +6,6 @@ class MonitoringConfig(AppConfig):
     name = "frontline.monitoring"
     label = "monitoring"
     verbose_name = _("监测预警")
+
+    def ready(self) -> None:
+        from frontline.monitoring import maps  # noqa: F401  (registers the map layer)

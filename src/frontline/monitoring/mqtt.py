@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import struct
 import threading
 import time
 from collections import Counter
@@ -48,10 +49,11 @@ SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 # one misconfigured device sending every second must not drown the log.
 REJECTION_LOG_LIMIT = 20
 COLLECT_POLL_SECONDS = 0.005
+_PUBACK = struct.Struct("!BBH")
 
 IngestFn = Callable[..., IngestResult]
 AuthenticateFn = Callable[[str, str], bool]
-AckFn = Callable[["Message"], None]
+AckFn = Callable[[list["Message"]], None]
 
 
 class PayloadError(ValueError):
@@ -384,8 +386,7 @@ class Batcher:
         for group in self._groups(batch, per_message):
             if not self._ingest_group(group, stop):
                 return False
-        for message in batch:
-            self.ack(message)
+        self.ack(batch)
         self.stats.add(messages=len(batch), batches=1)
         return True
 
@@ -542,12 +543,25 @@ class Subscriber:
         if not self._stop.is_set():
             log.warning("disconnected from the MQTT broker (%s), reconnecting", reason_code)
 
-    def _ack(self, message: Message) -> None:
+    def _ack(self, batch: list[Message]) -> None:
         # After a reconnect the broker resends what was unacknowledged with the same packet
         # ids; an ack for a message of the old connection could then acknowledge a *newer*
         # message that reuses the id. The redelivered copy is acked instead (as a duplicate).
-        if message.qos > 0 and message.generation == self._generation:
-            self.client.ack(message.mid, message.qos)
+        generation = self._generation
+        mids = [m.mid for m in batch if m.qos == 1 and m.generation == generation]
+        if not mids:
+            return
+        queue_packet = getattr(self.client, "_packet_queue", None)
+        if queue_packet is None:
+            for mid in mids:
+                self.client.ack(mid, 1)
+            return
+        # client.ack() queues one PUBACK at a time, each waking paho's network thread and
+        # costing it a send(): at 10,000 messages/s that is most of the process's time.
+        # All PUBACKs of a batch go out as one write instead. The short form (packet id
+        # only) means "success" in MQTT v3.1.1 and v5 alike.
+        packets = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
+        queue_packet(0x40, packets, 0, 0)
 
     # -- life cycle --
 

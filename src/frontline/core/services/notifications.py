@@ -9,6 +9,7 @@ with `transaction.on_commit`, so a rolled-back change never sends anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
@@ -66,14 +67,33 @@ def queue_notification(
         next_attempt_at=timezone.now(),
         **_related_fields(related),
     )
-    transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    _deliver_after_commit(notification.pk)
     return notification
 
 
-def _schedule_delivery(notification_id: int) -> None:
-    from frontline.core.tasks import deliver_notification
+# Notifications queued in one transaction go to the worker as one job after the commit: an
+# alarm storm or a bulk escalation queues hundreds, and a job each would cost a write to the
+# queue each. Ids of a transaction that rolled back may linger in the buffer; delivery claims
+# rows with a conditional UPDATE, so a missing row is skipped.
+_pending = threading.local()
 
-    deliver_notification(notification_id)
+
+def _deliver_after_commit(notification_id: int) -> None:
+    buffer = getattr(_pending, "ids", None)
+    if buffer is None:
+        buffer = _pending.ids = []
+    buffer.append(notification_id)
+    hooks = getattr(transaction.get_connection(), "run_on_commit", [])
+    if not any(hook[1] is _schedule_delivery for hook in hooks):
+        transaction.on_commit(_schedule_delivery)
+
+
+def _schedule_delivery() -> None:
+    from frontline.core.tasks import deliver_notifications
+
+    ids, _pending.ids = getattr(_pending, "ids", None) or [], []
+    if ids:
+        deliver_notifications(ids)
 
 
 def notify_users(

@@ -45,6 +45,16 @@ def test_notify_users_writes_in_app_rows_and_delivers_after_commit(
     assert statuses == {NotificationStatus.DELIVERED}
 
 
+def test_one_transaction_schedules_one_delivery_job(world, django_capture_on_commit_callbacks):
+    # An alarm storm queues hundreds of notifications: one job for all, not one each.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.notify_users([world.same, world.parent], kind="test", subject="一")
+        services.notify_users([world.grid_worker], kind="test", subject="二")
+    assert len(callbacks) == 1
+    statuses = set(Notification.objects.values_list("status", flat=True))
+    assert statuses == {NotificationStatus.DELIVERED} and Notification.objects.count() == 3
+
+
 def test_rolled_back_change_sends_nothing(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.notify_users([world.same], kind="test", subject="x")

@@ -209,10 +209,11 @@ def _complete_frame_at(buffer: bytearray, begin: int) -> bool:
     return buffer[end - 3] == checksum(header, buffer[begin + 2 + HEADER_SIZE : end - 3])
 
 
-def _complete_frame_after(buffer: bytearray, offset: int) -> int | None:
-    """Where the first complete, good frame at or after `offset` begins."""
+def _complete_frame_after(buffer: bytearray, offset: int, last: int | None = None) -> int | None:
+    """Where the first complete, good frame at or after `offset` (and not after `last`)
+    begins."""
     begin = buffer.find(START, offset)
-    while begin >= 0:
+    while begin >= 0 and (last is None or begin <= last):
         if _complete_frame_at(buffer, begin):
             return begin
         begin = buffer.find(START, begin + 1)
@@ -235,18 +236,29 @@ class FrameReader:
     at most one maximal frame is buffered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_rejects: int | None = None) -> None:
         self._buffer = bytearray()
         self.discarded = 0  # garbage bytes skipped, for logs
+        # Bytes crafted to look like thousands of broken frames (a stream of `@`) cost
+        # tens of microseconds each; past `max_rejects` in one feed the reader stops
+        # and sets `flooded`, and the caller should hang up.
+        self.max_rejects = max_rejects
+        self.flooded = False
 
     def feed(self, data: bytes) -> list[Frame | Rejected]:
         self._buffer += data
         events: list[Frame | Rejected] = []
+        rejects = 0
         while True:
             event = self._next()
             if event is None:
                 return events
             events.append(event)
+            if isinstance(event, Rejected):
+                rejects += 1
+                if self.max_rejects is not None and rejects >= self.max_rejects:
+                    self.flooded = True
+                    return events
 
     def close(self) -> list[Frame | Rejected]:
         """End of stream: whatever is left is a truncated frame or garbage."""
@@ -334,8 +346,8 @@ class FrameReader:
         return Rejected("truncated", serial, raw)
 
     def _reject(self, reason: str, serial: int, size: int) -> Rejected | _Again:
-        later = _complete_frame_after(self._buffer[: _COMMAND_AT + 1 + OVERHEAD + MAX_DATA], 1)
-        if later is not None and later <= _COMMAND_AT:
+        later = _complete_frame_after(self._buffer, 1, last=_COMMAND_AT)
+        if later is not None:
             # A stray `@` before a good frame: no frame of its own, so nothing to deny.
             self._discard(1)
             return AGAIN

@@ -38,6 +38,8 @@ log = logging.getLogger("frontline.monitoring.gb26875")
 
 SOURCE = "gb26875"
 READ_SIZE = 4096
+# No device sends this many broken frames in one read; a peer that does is hung up on.
+MAX_REJECTS_PER_READ = 32
 Sink = Callable[..., Any]  # sink(readings, source=...) -> IngestResult
 Seen = Callable[..., Any]  # seen(device_codes, at=None) -> int
 
@@ -99,7 +101,10 @@ class _Job:
 class Batcher:
     """Collects the work of many connections and commits it in few sink calls."""
 
-    def __init__(self, sink: Sink, seen: Seen, *, window: float, max_jobs: int = 2000):
+    def __init__(self, sink: Sink, seen: Seen, *, window: float, max_jobs: int = 200):
+        # max_jobs bounds one transaction: when a thousand devices go into fire at once,
+        # each new alarm costs ingest milliseconds, and the first frames should not wait
+        # for the last ones to be confirmed.
         self.sink = sink
         self.seen = seen
         self.window = window
@@ -287,7 +292,7 @@ class Gateway:
             log.info("gb26875 disconnect %s device=%s", peer.address, peer.device or "-")
 
     async def _converse(self, reader, writer, peer: _Peer) -> None:
-        frames = FrameReader()
+        frames = FrameReader(max_rejects=MAX_REJECTS_PER_READ)
         while True:
             try:
                 data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle_seconds)
@@ -300,6 +305,9 @@ class Gateway:
             if answers:
                 writer.write(b"".join(answers))
                 await writer.drain()
+            if frames.flooded:
+                log.warning("gb26875 %s sent a flood of broken frames, closing", peer.address)
+                return
         for event in frames.close():
             self._log_deny(event, peer, sent=False)
         if frames.discarded:

@@ -12,6 +12,7 @@ instances), and rule state is read and written once per batch.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,18 +20,20 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
-from frontline.monitoring.models import Device, DeviceStatus, RuleState
+from frontline.monitoring.models import Device, DeviceStatus, LatestValue, RuleState
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
 from frontline.monitoring.services.rules import evaluate, rule_book
 
 MAX_BATCH = 20_000
+_SEEN_RESOLUTION = timedelta(seconds=30)
 _ROWS_PER_STATEMENT = 500  # 4 parameters a row: well under every backend's limit
 
 
@@ -167,9 +170,13 @@ def ingest_readings(
     with transaction.atomic():
         result.stored = _store_observations(valid)
         result.duplicates = received - result.stored
+        previous = _latest_times(valid)
         _move_latest(valid)
         _mark_seen_and_faults(valid, now)
-        signals = _run_rules(valid)
+        # Rules read each reading once and in order: only what is newer than the latest
+        # value before this batch (a redelivered or late reading changes nothing).
+        fresh = [v for v in valid if v.at > previous.get((v.device.id, v.metric), _EPOCH)]
+        signals = _run_rules(fresh, now)
         counts = alarms.apply_signals(signals, now=now, source=source)
     result.alarms_raised = counts["raised"]
     result.alarms_repeated = counts["repeated"]
@@ -194,20 +201,63 @@ def _chunks(rows: list, size: int = _ROWS_PER_STATEMENT) -> Iterable[list]:
         yield rows[start : start + size]
 
 
+def _db_time():
+    """Django's datetime adapter, or its equivalent without the per-call checks on SQLite
+    (text in UTC, as `str()` of the naive datetime): called once per reading."""
+    if connection.vendor == "sqlite" and settings.USE_TZ:
+        return lambda value: str(value.astimezone(UTC).replace(tzinfo=None))
+    return connection.ops.adapt_datetimefield_value
+
+
 def _store_observations(valid: list[Valid]) -> int:
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _db_time()
     rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in valid]
-    stored = 0
+    insert = (
+        "INSERT INTO monitoring_observation (device_id, metric, at, value) VALUES {values} "
+        "ON CONFLICT (device_id, metric, at) DO NOTHING"
+    )
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # SQLite prepares one statement and steps it per row: faster than parsing
+            # multi-row VALUES, and rowcount is the total inserted.
+            cursor.executemany(insert.format(values="(%s,%s,%s,%s)"), rows)
+            return cursor.rowcount
+        stored = 0
         for chunk in _chunks(rows):
             values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
-            cursor.execute(
-                "INSERT INTO monitoring_observation (device_id, metric, at, value) "
-                f"VALUES {values} ON CONFLICT (device_id, metric, at) DO NOTHING",
-                [field for row in chunk for field in row],
-            )
+            cursor.execute(insert.format(values=values), [f for row in chunk for f in row])
             stored += cursor.rowcount
-    return stored
+        return stored
+
+
+def _in(column: str, values) -> tuple[str, list]:
+    """`column IN (%s, …)` for a raw query: Django's ORM spends milliseconds preparing a
+    lookup over thousands of ids, once per batch on the hot path."""
+    values = list(values)
+    return f"{column} IN ({','.join(['%s'] * len(values))})", values
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], datetime]:
+    devices, device_params = _in("device_id", {v.device.id for v in valid})
+    metrics, metric_params = _in("metric", {v.metric for v in valid})
+    field = LatestValue._meta.get_field("at")
+    convert = connection.ops.get_db_converters(field.get_col(LatestValue._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT device_id, metric, at FROM monitoring_latestvalue WHERE {devices} "
+            f"AND {metrics}",
+            device_params + metric_params,
+        )
+        rows = cursor.fetchall()
+    result = {}
+    for device, metric, at in rows:
+        for converter in convert:
+            at = converter(at, None, connection)
+        result[(device, metric)] = at
+    return result
 
 
 def _move_latest(valid: list[Valid]) -> None:
@@ -216,7 +266,7 @@ def _move_latest(valid: list[Valid]) -> None:
         key = (item.device.id, item.metric)
         if key not in newest or item.at > newest[key].at:
             newest[key] = item
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _db_time()
     rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in newest.values()]
     with connection.cursor() as cursor:
         for chunk in _chunks(rows):
@@ -252,9 +302,19 @@ def mark_seen_ids(
 ) -> None:
     """Devices heard from now: online (or in fault while they report one). A device back
     from offline clears its offline alarm."""
-    Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
-    changes = Device.objects.filter(pk__in=device_ids).values_list("pk", "status")
+    # Last seen to within half a minute is enough for the offline sweep, and spares a
+    # write per device per batch when readings stream in.
+    Device.objects.filter(pk__in=device_ids).filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - _SEEN_RESOLUTION)
+    ).update(last_seen_at=now)
+    watched = faulty | repaired
+    changes = (
+        Device.objects.filter(pk__in=device_ids)
+        .filter(Q(pk__in=watched) | ~Q(status=DeviceStatus.ONLINE))
+        .values_list("pk", "status")
+    )
     back_online = []
+    moves: dict[str, list[int]] = {}
     for pk, status in changes:
         wanted = status
         if pk in faulty:
@@ -262,9 +322,11 @@ def mark_seen_ids(
         elif pk in repaired or status == DeviceStatus.OFFLINE:
             wanted = DeviceStatus.ONLINE
         if wanted != status:
-            Device.objects.filter(pk=pk).update(status=wanted, status_changed_at=now)
+            moves.setdefault(wanted, []).append(pk)
             if status == DeviceStatus.OFFLINE:
                 back_online.append(pk)
+    for wanted, pks in moves.items():
+        Device.objects.filter(pk__in=pks).update(status=wanted, status_changed_at=now)
     if back_online:
         alarms.clear_offline(back_online, now)
 
@@ -281,7 +343,7 @@ def mark_seen(device_codes: Iterable[str], at: datetime | None = None) -> int:
     return len(ids)
 
 
-def _run_rules(valid: list[Valid]) -> list[alarms.Signal]:
+def _run_rules(valid: list[Valid], now: datetime) -> list[alarms.Signal]:
     book = rule_book()
     work = []
     for item in sorted(valid, key=lambda v: v.at):
@@ -290,35 +352,58 @@ def _run_rules(valid: list[Valid]) -> list[alarms.Signal]:
             work.append((item, rules))
     if not work:
         return []
-    pairs = {(rule.id, item.device.id) for item, rules in work for rule in rules}
-    states = {
-        (row.rule_id, row.device_id): row
-        for row in RuleState.objects.filter(
-            device_id__in={device for _rule, device in pairs},
-            rule_id__in={rule for rule, _device in pairs},
-        )
-    }
-    changed: dict[tuple[int, int], RuleState] = {}
+    states = _load_states({item.device.id for item, _rules in work},
+                          {rule.id for _item, rules in work for rule in rules})  # fmt: skip
+    changed: set[tuple[int, int]] = set()
     signals: list[alarms.Signal] = []
     for item, rules in work:
         at = item.at.timestamp()
         for rule in rules:
             key = (rule.id, item.device.id)
-            row = states.get(key)
-            if row is None:
-                row = states[key] = RuleState(rule_id=rule.id, device_id=item.device.id, state={})
-            before = dict(row.state)
-            outcome = evaluate(rule, row.state, at, item.value, item.device.attributes)
-            if row.state != before:
-                changed[key] = row
+            state = states.setdefault(key, {})
+            before = dict(state)
+            outcome = evaluate(rule, state, at, item.value, item.device.attributes)
+            if state != before:
+                changed.add(key)
             if outcome is not None:
                 signals.append(alarms.Signal(outcome, rule, item.device, item.at, item.value,
                                              item.detail))  # fmt: skip
-    if changed:
-        RuleState.objects.bulk_create(
-            changed.values(),
-            update_conflicts=True,
-            unique_fields=["rule", "device"],
-            update_fields=["state", "updated_at"],
-        )
+    _save_states({key: states[key] for key in changed}, now)
     return signals
+
+
+def _load_states(device_ids: set[int], rule_ids: set[int]) -> dict[tuple[int, int], dict]:
+    devices, device_params = _in("device_id", device_ids)
+    rules, rule_params = _in("rule_id", rule_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rule_id, device_id, state FROM monitoring_rulestate WHERE {devices} "
+            f"AND {rules}",
+            device_params + rule_params,
+        )
+        rows = cursor.fetchall()
+    # SQLite returns the JSON as text, PostgreSQL (jsonb) as a decoded value.
+    return {(rule, device): json.loads(state) if isinstance(state, str) else state
+            for rule, device, state in rows}  # fmt: skip
+
+
+def _save_states(states: dict[tuple[int, int], dict], now: datetime) -> None:
+    """Upsert the states that changed, as raw multi-row statements: a busy batch changes
+    thousands, and model instances would cost more than the rules themselves."""
+    if not states:
+        return
+    field = RuleState._meta.get_field("state")
+    moment = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (rule, device, field.get_db_prep_save(state, connection), moment)
+        for (rule, device), state in states.items()
+    ]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows):
+            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
+            cursor.execute(
+                "INSERT INTO monitoring_rulestate (rule_id, device_id, state, updated_at) "
+                f"VALUES {values} ON CONFLICT (rule_id, device_id) DO UPDATE "
+                "SET state = excluded.state, updated_at = excluded.updated_at",
+                [value for row in chunk for value in row],
+            )

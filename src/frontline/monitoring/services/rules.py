@@ -96,10 +96,9 @@ def _released(rule: RuleSpec, measure: float, threshold: float) -> bool:
 def evaluate(rule: RuleSpec, state: dict, at: float, value: float, attributes: dict) -> str | None:
     """One reading (`at` in epoch seconds) through one rule. Returns RAISE while the
     condition holds (raise, or repeat an open alarm), CLEAR when it stops holding, None
-    otherwise. Readings older than the last one seen are ignored: rules read in order."""
-    if at <= state.get("at", -math.inf):
-        return None
-    state["at"] = at
+    otherwise. The caller feeds readings in time order and each once (ingest passes only
+    readings newer than the metric's latest value); `state` changes only when the rule has
+    something to remember, so a quiet rule costs no write."""
     if rule.condition == Condition.ANOMALY:
         return _anomaly(rule, state, value)
     threshold = threshold_of(rule, attributes)

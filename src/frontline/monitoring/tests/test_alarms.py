@@ -105,6 +105,19 @@ def test_fire_alarm_stays_until_a_person_clears_it(world):
     assert Alarm.objects.filter(state=AlarmState.ACTIVE, alarm_type="fire").count() == 1
 
 
+def test_redelivered_and_late_readings_do_not_move_the_rules(world):
+    make_device(world.village, code="rc-late")
+    now = timezone.now()
+    first = [Reading("rc-late", "residual_current", 320, now - timedelta(seconds=10))]
+    assert ingest_readings(first, source="t").alarms_raised == 1
+    # The same reading again (a redelivery after a crash) is not a second breach.
+    assert ingest_readings(first, source="t").alarms_repeated == 0
+    # An older reading, normal, arriving late, does not clear the alarm of a newer one.
+    late = [Reading("rc-late", "residual_current", 100, now - timedelta(minutes=5))]
+    assert ingest_readings(late, source="t").alarms_cleared == 0
+    assert Alarm.objects.get(alarm_type="residual_current_warning").count == 1
+
+
 def test_a_device_rule_overrides_the_default(world):
     device, _ = make_device(world.village, code="rc-o")
     Rule.objects.create(

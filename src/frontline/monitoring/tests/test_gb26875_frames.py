@@ -6,6 +6,8 @@ encoder is not the only judge of the decoder.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -460,3 +462,28 @@ def test_a_frame_cut_short_does_not_hold_back_the_next_one():
     assert [(type(e).__name__, e.serial) for e in events] == [("Rejected", 4), ("Frame", 5)]
     assert events[0].reason == "truncated"
     assert FrameReader().feed(b"@" + good(6)) == [decode_frame(good(6))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(frames_strategy, st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=3))
+def test_decode_frame_raises_only_frame_error(frame, mutations):
+    broken = bytearray(frame)
+    for position, value in mutations:
+        broken[position % len(broken)] = value
+    with contextlib.suppress(FrameError):
+        decode_frame(bytes(broken))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.tuples(st.integers(0, 255), st.integers(0, 255)))
+def test_unit_decoders_raise_only_unit_error(data, version):
+    with contextlib.suppress(UnitError):
+        vendors.decode(version, data)
+
+
+def test_a_flood_of_broken_frames_stops_the_reader_early():
+    reader = FrameReader(max_rejects=32)
+    started = time.perf_counter()
+    events = reader.feed(b"@" * 65536)
+    assert len(events) == 32 and reader.flooded
+    assert time.perf_counter() - started < 0.5

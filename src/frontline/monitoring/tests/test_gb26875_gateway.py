@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -275,6 +279,18 @@ def test_truncated_frame_then_close_is_logged_and_harmless(connect, gateway, cap
     assert other.expect()[0].command == Command.CONFIRM
 
 
+def test_a_peer_flooding_broken_frames_is_hung_up_on_and_others_are_served(connect):
+    abuser, neighbour = connect(), connect()
+    abuser.send(b"@" * 20000)
+    abuser.sock.settimeout(5)
+    received = b""
+    while chunk := abuser.sock.recv(65536):
+        received += chunk
+    assert 0 < len(FrameReader().feed(received)) <= 32  # some denies, then the hang-up
+    neighbour.send(fire_frame(14, 1))
+    assert neighbour.expect()[0].command == Command.CONFIRM
+
+
 def test_a_frame_the_sink_cannot_commit_is_not_confirmed_and_others_are(connect, sink):
     sink.fail_device = "66"
     failing, healthy = connect(), connect()
@@ -295,6 +311,72 @@ def test_idle_connections_are_closed():
         assert device.sock.recv(10) == b""
         assert time.monotonic() - started < 2
         device.close()
+
+
+def test_a_vendor_layout_is_decoded_by_its_version(connect, sink):
+    compact = b"\x02\x01" + b"\x01\x01\x28\x05\x00\x09\x00\x03\x00" + bytes(6)
+    device = connect()
+    device.send(send_data(21, 1, compact, version=(1, 0x80)))
+    device.send(send_data(21, 2, compact))  # the same bytes claimed as standard: denied
+    assert [(a.command, a.serial) for a in device.expect(2)] == [(3, 1), (6, 2)]
+    fire = {r.metric: r for r in sink.readings()}["fire"]
+    assert (fire.value, fire.detail["zone"], fire.detail["position"]) == (1, 5, 9)
+
+
+def test_device_status_clears_on_the_same_connection(connect, sink):
+    device = connect()
+    device.send(send_data(22, 1, encode_unit([DeviceStatus(0x05, None)])))  # fault
+    device.expect()
+    device.send(send_data(22, 2, encode_unit([DeviceStatus(0x01, None)])))  # normal again
+    device.expect()
+    device.send(send_data(22, 3, encode_unit([DeviceStatus(0x01, None)])))  # and again
+    device.expect()
+    faults = [r.value for r in sink.readings() if r.metric == "fault"]
+    assert faults == [1, 0], "the second normal status is a heartbeat, not a reading"
+    assert "22" in sink.seen_devices()
+
+
+def test_the_command_serves_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "FRONTLINE_VAR": str(tmp_path), "GB26875_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "frontline.cli", "gb26875-gateway", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        device = _connect_when_up(port, process)
+        raw = bytearray(send_data(30, 4711))
+        raw[-3] ^= 0xFF  # a bad checksum: denied without touching the database
+        device.send(bytes(raw))
+        assert [(a.command, a.serial) for a in device.expect()] == [(Command.DENY, 4711)]
+        device.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert f"listening on 127.0.0.1:{port}" in output
+    assert "gb26875 connect 127.0.0.1:" in output and "reason=checksum" in output
+    assert "stopped: 0 confirmed, 1 denied" in output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _connect_when_up(port: int, process) -> Device:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return Device(port)
+        except OSError:
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.1)
 
 
 # --- many at once ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ pytest.importorskip(
 )
 
 READINGS = 20_000
+KILLS = 3
 RESTART = b"\n=== restart after SIGKILL ===\n"
 SETUP = """
 from frontline.core.testing import build_world
@@ -106,7 +108,6 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
     database = tmp_path / "db.sqlite3"
     log_path = tmp_path / "ingest.log"
 
-    first = start_ingest(env, log_path)
     start_ms = int(time.time() * 1000) - 60_000
     expected = [start_ms + i for i in range(READINGS)]
     messages = [
@@ -116,20 +117,28 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
         )
         for i, ts in enumerate(expected)
     ]
+    # The session must exist before the stream starts: the broker keeps messages only for
+    # subscriptions it knows.
+    process, kills = start_ingest(env, log_path), []
     publisher = publisher_for(private_mqtt_url)
-    publishing = threading.Thread(target=publisher.publish, args=(messages, 4000))
+    publishing = threading.Thread(target=publisher.publish, args=(messages, 2500))
     publishing.start()
 
-    assert wait_until(lambda: stored(database) >= READINGS // 4, 20), "nothing is stored"
-    first.send_signal(signal.SIGKILL)
-    first.wait(5)
-    at_kill = stored(database)
-    with log_path.open("ab") as log:
-        log.write(RESTART)
-    second = start_ingest(env, log_path)
+    # Several kills at moments unrelated to the commits, so one of them is bound to land
+    # while a batch is being written (as well as between a commit and its PUBACKs).
+    for round_ in range(KILLS):
+        target = (round_ + 1) * READINGS // (KILLS + 2)
+        assert wait_until(lambda n=target: stored(database) >= n, 30), "the stream stalled"
+        time.sleep(random.uniform(0, 0.05))
+        process.send_signal(signal.SIGKILL)
+        process.wait(5)
+        kills.append(stored(database))
+        with log_path.open("ab") as log:
+            log.write(RESTART)
+        process = start_ingest(env, log_path)
     publishing.join(30)
     assert not publishing.is_alive()
-    assert at_kill < READINGS, "the kill came after the end of the stream"
+    assert kills[-1] < READINGS, f"the last kill came after the end of the stream: {kills}"
 
     assert wait_until(lambda: stored(database) >= READINGS, 30), (
         f"{stored(database)} of {READINGS} stored"
@@ -139,6 +148,6 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
     assert (count, distinct) == (READINGS, READINGS)
     assert times == expected
 
-    second.send_signal(signal.SIGTERM)
-    assert second.wait(15) == 0
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(15) == 0
     assert "mqtt-ingest stopped" in log_path.read_text()

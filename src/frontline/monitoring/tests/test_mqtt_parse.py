@@ -115,7 +115,7 @@ def test_urls_and_topics():
 def make_batcher(recording, acked, **options):
     inbox = queue.SimpleQueue()
     options.setdefault("authenticate", lambda code, token: token == f"tk-{code}")
-    batcher = Batcher(inbox, ack=acked.append, ingest=recording, retry_seconds=0.01, **options)
+    batcher = Batcher(inbox, ack=acked.extend, ingest=recording, retry_seconds=0.01, **options)
     return inbox, batcher
 
 

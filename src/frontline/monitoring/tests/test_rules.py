@@ -95,15 +95,6 @@ def test_attribute_threshold_applies_only_where_the_device_has_it():
     assert run(spec, [31], {})[0] == [None]
 
 
-def test_old_and_repeated_readings_are_ignored():
-    spec = rule()
-    state: dict = {}
-    assert evaluate(spec, state, 10, 310, {}) == RAISE
-    assert evaluate(spec, state, 10, 100, {}) is None  # same time: a duplicate
-    assert evaluate(spec, state, 5, 100, {}) is None  # older: out of order
-    assert evaluate(spec, state, 11, 100, {}) == CLEAR
-
-
 def test_an_override_replaces_the_default_of_its_type_for_its_device():
     default = rule(id=1, alarm_type="a", threshold=300)
     other = rule(id=2, alarm_type="b", threshold=500)

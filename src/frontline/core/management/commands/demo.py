@@ -33,7 +33,7 @@ class Command(BaseCommand):
             return
         group = ProcessGroup(console)
         group.add("web", web_command(host=host, port=port))
-        for name, command in demo_companions():
+        for name, command in demo_companions(host=host, port=port):
             group.add(name, command)
         raise SystemExit(group.run())
 
@@ -65,7 +65,29 @@ class Command(BaseCommand):
         )
 
 
-def demo_companions() -> list[tuple[str, list[str]]]:
+def demo_companions(host: str = "127.0.0.1", port: int = 8000) -> list[tuple[str, list[str]]]:
     """Processes that run beside the web server in the demo (worker, simulators), as the
     apps that need them add them."""
-    return [("worker", [sys.executable, "-m", "frontline", "worker"])]
+    return [
+        ("worker", [sys.executable, "-m", "frontline", "worker"]),
+        *monitoring_companions(host, port),
+    ]
+
+
+def monitoring_companions(host: str, port: int) -> list[tuple[str, list[str]]]:
+    """The telemetry simulator (docs/monitoring-demo.md). Over MQTT, with the MQTT door
+    beside it, when MQTT_URL's broker answers; otherwise over HTTP to this web server, since
+    a fresh machine may have no broker."""
+    from django.conf import settings
+
+    from frontline.core.processes import simulator_command
+    from frontline.monitoring.simulator import broker_answers
+
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base_url = f"http://{local}:{port}"
+    if broker_answers(settings.MQTT_URL):
+        return [
+            ("mqtt-ingest", [sys.executable, "-m", "frontline", "mqtt-ingest"]),
+            ("simulator", simulator_command(transport="mqtt", base_url=base_url)),
+        ]
+    return [("simulator", simulator_command(transport="http", base_url=base_url))]

@@ -31,8 +31,9 @@ class Command(BaseCommand):
         gateway = Gateway(idle_seconds=idle_seconds)
         self.stdout.write(f"gb26875-gateway listening on {host}:{port} (Ctrl-C to stop)")
         asyncio.run(self._run(gateway, host, port))
+        commits = gateway.batcher.calls if gateway.batcher else 0
         self.stdout.write(f"gb26875-gateway stopped: {gateway.confirmed} confirmed, "
-                          f"{gateway.denied} denied")  # fmt: skip
+                          f"{gateway.denied} denied, {commits} sink calls")  # fmt: skip
 
     async def _run(self, gateway: Gateway, host: str, port: int) -> None:
         stop = asyncio.Event()
