@@ -244,7 +244,8 @@ def main() -> int:
     print(f"  stored:                          {stored:,} of {args.messages:,} in {elapsed:.1f} s")
     print(f"  sustained end to end:            {rate:,.0f} msg/s")
     print(f"  latency run: {args.rate:,.0f} msg/s for {args.latency_seconds:.0f} s, "
-          f"{latency_stored:,} of {total_latency:,} stored, {alarms} of {len(published)} alarms")  # fmt: skip
+          f"{latency_stored:,} of {total_latency:,} stored, "
+          f"{alarms} of {len(published)} alarms")  # fmt: skip
     for label, values in (("publish → alarm row", to_alarm), ("publish → notification", to_notice)):
         print(f"  {label:<24} p50 {percentile(values, 0.5) * 1000:6.0f} ms  "
               f"p99 {percentile(values, 0.99) * 1000:6.0f} ms  "

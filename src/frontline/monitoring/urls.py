@@ -28,3 +28,8 @@ urlpatterns = [
     path("monitoring/rules/<id:pk>/edit/", rules.rule_edit, name="rule_edit"),
     path("monitoring/rules/<id:pk>/delete/", rules.rule_delete, name="rule_delete"),
 ]
+
+# Bulk device registration (views/importing.py), one block so concurrent edits merge cleanly.
+from frontline.monitoring.views.importing import device_import  # noqa: E402
+
+urlpatterns.append(path("monitoring/devices/import/", device_import, name="device_import"))

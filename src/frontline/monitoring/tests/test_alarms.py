@@ -184,3 +184,21 @@ def test_the_offline_sweep_runs_every_minute():
     from frontline.core.worker import SWEEPS
 
     assert SWEEPS["detect_offline_devices"].minutes == 1
+
+
+def test_open_alarms_are_counted_up_the_tree_and_by_owner(world):
+    from frontline.monitoring.services.counts import open_alarm_counts
+
+    enterprise = make_enterprise(world.village, name="印染一厂")
+    make_device(world.grid, code="c1", kind="combustible_gas", enterprise=enterprise)
+    make_device(world.village, code="c2", kind="combustible_gas")
+    make_device(world.sibling_township, code="c3", kind="combustible_gas")
+    for code in ("c1", "c2", "c3"):
+        feed(code, "gas", [40])
+    mine = open_alarm_counts(world.same)
+    assert mine["total"] == 2 and mine["by_severity"] == {"critical": 2}
+    assert mine["by_township"] == [{"code": world.township.code, "name": "柯岩街道", "count": 2}]
+    assert mine["by_village"][0]["count"] == 2
+    assert mine["by_enterprise"] == [{"id": enterprise.pk, "name": "印染一厂", "count": 1}]
+    assert open_alarm_counts(world.parent)["total"] == 3
+    assert open_alarm_counts(world.outsider)["total"] == 0

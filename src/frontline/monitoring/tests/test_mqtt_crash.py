@@ -22,7 +22,7 @@ pytest.importorskip(
 )
 
 READINGS = 20_000
-KILLS = 3
+KILLS = 2
 RESTART = b"\n=== restart after SIGKILL ===\n"
 SETUP = """
 from frontline.core.testing import build_world
@@ -121,7 +121,7 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
     # subscriptions it knows.
     process, kills = start_ingest(env, log_path), []
     publisher = publisher_for(private_mqtt_url)
-    publishing = threading.Thread(target=publisher.publish, args=(messages, 2500))
+    publishing = threading.Thread(target=publisher.publish, args=(messages, 3000))
     publishing.start()
 
     # Several kills at moments unrelated to the commits, so one of them is bound to land

@@ -136,3 +136,12 @@ def test_the_enterprise_display_shows_the_overcrowding_message(world):
     display = Client().get("/api/v1/telemetry/display", HTTP_X_DEVICE_TOKEN=token).json()
     assert display["alarm"] is True and display["message"] == "工房已超员，请人员迅速离开!"
     assert Client().get("/api/v1/telemetry/display").status_code == 401
+
+
+def test_alarm_counts_api_follows_the_scope(world):
+    _device, token = make_device(world.village, kind="combustible_gas", code="gas-api")
+    post(token, {"values": {"gas": 50}})
+    mine = world.client_for(world.same).get("/api/v1/alarm-counts").json()
+    assert mine["total"] == 1 and mine["by_township"][0]["code"] == world.township.code
+    assert world.client_for(world.sibling).get("/api/v1/alarm-counts").json()["total"] == 0
+    assert Client().get("/api/v1/alarm-counts").status_code == 401

@@ -41,9 +41,6 @@ class Command(BaseCommand):
             batch_size=options["batch_size"] or settings.MQTT_BATCH_SIZE,
             batch_ms=options["batch_ms"] or settings.MQTT_BATCH_MS,
         )
-        import os, sys
-        if os.environ.get("X_SWITCH"):
-            sys.setswitchinterval(float(os.environ["X_SWITCH"]))
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
