@@ -32,7 +32,7 @@ MAX_POINTS = 5000
 def devices_for(user):
     """Visible devices with what a list row shows: owner names and latest values."""
     return (
-        Device.objects.visible_to(user).select_related(*DEVICE_RELATED)
+        Device.objects.visible_to(user).select_related(*DEVICE_RELATED).prefetch_related("latest")
     )
 
 
@@ -46,7 +46,7 @@ def open_alarms_prefetch(to_attr: str = "open_alarms") -> Prefetch:
 
 
 def alarms_for(user):
-    return Alarm.objects.all().select_related(*ALARM_RELATED)
+    return Alarm.objects.visible_to(user).select_related(*ALARM_RELATED)
 
 
 def alarm_with_timeline(user, pk: int) -> Alarm | None:

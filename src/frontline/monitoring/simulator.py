@@ -16,6 +16,7 @@ code)` derives them again. See docs/monitoring-demo.md.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import math
@@ -57,11 +58,13 @@ NOISE = {
 # --- the value model: what a healthy device reads --------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def unit_of(seed: int, code: str, salt: str = "") -> float:
     """A number in [0, 1) fixed for a device (its own level within the normal range)."""
     return random.Random(f"{seed}/{code}/{salt}").random()
 
 
+@functools.lru_cache(maxsize=1024)
 def local_hour(at: float) -> float:
     moment = datetime.fromtimestamp(at, tz=CHINA)
     return moment.hour + moment.minute / 60 + moment.second / 3600

@@ -91,21 +91,16 @@ class AnalogType:
     scale: float
 
 
+# The analog types Frontline reads; any other type (vendor-defined 128-255 included) is
+# kept as its raw value, with no unit guessed.
 ANALOG_TYPES = {
     a.code: a
     for a in (
-        AnalogType(1, "count", "", 1),
-        AnalogType(2, "height", "m", 0.01),
         AnalogType(3, "temperature", "℃", 0.1),
         AnalogType(4, "pressure", "MPa", 0.1),
-        AnalogType(5, "pressure_kpa", "kPa", 0.1),
         AnalogType(6, "gas", "%LEL", 0.1),
-        AnalogType(7, "time", "s", 1),
         AnalogType(8, "voltage", "V", 0.1),
         AnalogType(9, "current", "A", 0.1),
-        AnalogType(10, "flow", "L/s", 0.1),
-        AnalogType(11, "air_volume", "m³/min", 0.1),
-        AnalogType(12, "wind_speed", "m/s", 1),
     )
 }
 
@@ -167,7 +162,8 @@ class ComponentAnalog:
 
     @property
     def value(self) -> float | None:
-        """The value in its unit; None for vendor-defined types (128-255), kept as `raw`."""
+        """The value in its unit; None for types without a known scale (vendor-defined
+        128-255 and the rest), kept as `raw`."""
         kind = self.kind
         return None if kind is None else round(self.raw * kind.scale, 4)
 

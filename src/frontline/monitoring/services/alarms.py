@@ -68,12 +68,13 @@ def apply_signals(signals: list[Signal], *, now: datetime, source: str) -> dict[
         if (alarm.device_id, alarm.alarm_type) in keys
     }
     repeated: dict[int, Alarm] = {}
+    audience: dict[int, list] = {}  # region id → who hears of its alarms, once per batch
     for signal in signals:
         key = (signal.device.id, signal.rule.alarm_type)
         alarm = open_alarms.get(key)
         if signal.outcome == RAISE:
             if alarm is None:
-                open_alarms[key] = _raise(signal, source)
+                open_alarms[key] = _raise(signal, source, audience)
                 counts["raised"] += 1
             else:
                 _repeat(alarm, signal)
@@ -125,7 +126,7 @@ def _save_repeats(alarms) -> None:
         Alarm.objects.bulk_update(alarms, ["count", "last_at", "value", "severity"])
 
 
-def _raise(signal: Signal, source: str) -> Alarm:
+def _raise(signal: Signal, source: str, audience: dict[int, list]) -> Alarm:
     device = Device.objects.select_related("region", "enterprise", "place").get(pk=signal.device.id)
     title = _title(signal, device.name)
     alarm = Alarm(
@@ -155,7 +156,9 @@ def _raise(signal: Signal, source: str) -> Alarm:
         _repeat(existing, signal)
         return existing
     _event(alarm, None, "raised", to_state=AlarmState.ACTIVE, note=title, source=source)
-    _announce(alarm, device)
+    if device.region_id not in audience:
+        audience[device.region_id] = responsible_users(device.region)
+    _announce(alarm, device, audience[device.region_id])
     return alarm
 
 
@@ -196,7 +199,7 @@ def responsible_users(region: Region) -> list:
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
 
 
-def _announce(alarm: Alarm, device: Device) -> None:
+def _announce(alarm: Alarm, device: Device, users: list) -> None:
     urgent = alarm.severity in (AlarmSeverity.CRITICAL, AlarmSeverity.MAJOR)
     body = _("设备 %(device)s（%(code)s），位置：%(where)s，时间 %(at)s。") % {
         "device": device.name,
@@ -205,7 +208,7 @@ def _announce(alarm: Alarm, device: Device) -> None:
         "at": timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M:%S"),
     }
     notify_users(
-        responsible_users(device.region),
+        users,
         kind="alarm_raised",
         subject=_("监测告警：%(title)s") % {"title": alarm.title},
         body=body,

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
-from frontline.monitoring.models import Device, DeviceStatus, LatestValue, RuleState
+from frontline.monitoring.models import Device, DeviceStatus, LatestValue
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
@@ -34,7 +34,6 @@ from frontline.monitoring.services.rules import evaluate, rule_book
 
 MAX_BATCH = 20_000
 _SEEN_RESOLUTION = timedelta(seconds=30)
-_ROWS_PER_STATEMENT = 500  # 4 parameters a row: well under every backend's limit
 
 
 @dataclass(slots=True)
@@ -196,11 +195,6 @@ def _unique(valid: list[Valid]) -> list[Valid]:
     return unique
 
 
-def _chunks(rows: list, size: int = _ROWS_PER_STATEMENT) -> Iterable[list]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def _db_time():
     """Django's datetime adapter, or its equivalent without the per-call checks on SQLite
     (text in UTC, as `str()` of the naive datetime): called once per reading."""
@@ -209,31 +203,49 @@ def _db_time():
     return connection.ops.adapt_datetimefield_value
 
 
+def _write_rows(table: str, columns: tuple[str, ...], pg_types: tuple[str, ...], rows, tail: str):
+    """INSERT … ON CONFLICT of many rows at once; returns the rows written.
+
+    SQLite prepares one statement and steps it per row; PostgreSQL gets one statement over
+    arrays (`unnest`), so neither parses thousands of placeholders per batch."""
+    if not rows:
+        return 0
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", rows)
+        return cursor.rowcount
+
+
+_READING_COLUMNS = ("device_id", "metric", "at", "value")
+_READING_TYPES = ("bigint", "text", "timestamptz", "float8")
+
+
 def _store_observations(valid: list[Valid]) -> int:
     adapt = _db_time()
     rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in valid]
-    insert = (
-        "INSERT INTO monitoring_observation (device_id, metric, at, value) VALUES {values} "
-        "ON CONFLICT (device_id, metric, at) DO NOTHING"
+    return _write_rows(
+        "monitoring_observation",
+        _READING_COLUMNS,
+        _READING_TYPES,
+        rows,
+        "ON CONFLICT (device_id, metric, at) DO NOTHING",
     )
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            # SQLite prepares one statement and steps it per row: faster than parsing
-            # multi-row VALUES, and rowcount is the total inserted.
-            cursor.executemany(insert.format(values="(%s,%s,%s,%s)"), rows)
-            return cursor.rowcount
-        stored = 0
-        for chunk in _chunks(rows):
-            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
-            cursor.execute(insert.format(values=values), [f for row in chunk for f in row])
-            stored += cursor.rowcount
-        return stored
 
 
 def _in(column: str, values) -> tuple[str, list]:
-    """`column IN (%s, …)` for a raw query: Django's ORM spends milliseconds preparing a
-    lookup over thousands of ids, once per batch on the hot path."""
+    """`column IN (…)` for a raw query over thousands of ids: Django's ORM spends
+    milliseconds preparing such a lookup, once per batch on the hot path."""
     values = list(values)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
     return f"{column} IN ({','.join(['%s'] * len(values))})", values
 
 
@@ -268,17 +280,15 @@ def _move_latest(valid: list[Valid]) -> None:
             newest[key] = item
     adapt = _db_time()
     rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in newest.values()]
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows):
-            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
-            # Only forward: a late reading never replaces a newer latest value.
-            cursor.execute(
-                "INSERT INTO monitoring_latestvalue (device_id, metric, at, value) "
-                f"VALUES {values} ON CONFLICT (device_id, metric) DO UPDATE "
-                "SET at = excluded.at, value = excluded.value "
-                "WHERE excluded.at > monitoring_latestvalue.at",
-                [field for row in chunk for field in row],
-            )
+    # Only forward: a late reading never replaces a newer latest value.
+    _write_rows(
+        "monitoring_latestvalue",
+        _READING_COLUMNS,
+        _READING_TYPES,
+        rows,
+        "ON CONFLICT (device_id, metric) DO UPDATE SET at = excluded.at, value = excluded.value "
+        "WHERE excluded.at > monitoring_latestvalue.at",
+    )
 
 
 def _mark_seen_and_faults(valid: list[Valid], now: datetime) -> None:
@@ -388,22 +398,17 @@ def _load_states(device_ids: set[int], rule_ids: set[int]) -> dict[tuple[int, in
 
 
 def _save_states(states: dict[tuple[int, int], dict], now: datetime) -> None:
-    """Upsert the states that changed, as raw multi-row statements: a busy batch changes
-    thousands, and model instances would cost more than the rules themselves."""
+    """Upsert the states that changed, raw: a busy batch changes thousands, and model
+    instances would cost more than the rules themselves."""
     if not states:
         return
-    field = RuleState._meta.get_field("state")
     moment = connection.ops.adapt_datetimefield_value(now)
-    rows = [
-        (rule, device, field.get_db_prep_save(state, connection), moment)
-        for (rule, device), state in states.items()
-    ]
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows):
-            values = ",".join(["(%s,%s,%s,%s)"] * len(chunk))
-            cursor.execute(
-                "INSERT INTO monitoring_rulestate (rule_id, device_id, state, updated_at) "
-                f"VALUES {values} ON CONFLICT (rule_id, device_id) DO UPDATE "
-                "SET state = excluded.state, updated_at = excluded.updated_at",
-                [value for row in chunk for value in row],
-            )
+    rows = [(rule, device, json.dumps(state), moment) for (rule, device), state in states.items()]
+    _write_rows(
+        "monitoring_rulestate",
+        ("rule_id", "device_id", "state", "updated_at"),
+        ("bigint", "bigint", "jsonb", "timestamptz"),
+        rows,
+        "ON CONFLICT (rule_id, device_id) DO UPDATE "
+        "SET state = excluded.state, updated_at = excluded.updated_at",
+    )

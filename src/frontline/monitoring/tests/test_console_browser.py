@@ -64,5 +64,17 @@ def test_a_new_critical_alarm_appears_within_5_seconds_and_is_acknowledged(
     assert page.evaluate("window.__loadedOnce") is True
     alarm.refresh_from_db()
     assert alarm.state == AlarmState.ACKNOWLEDGED and alarm.acknowledged_by == world.same
+
+    # A note half typed survives the refreshes; then the alarm is cleared with it.
+    card.locator("details[id^=clear-] summary").click()
+    note = card.locator("textarea[name=note]").first
+    note.fill("现场核查：阀门已关闭")
+    page.wait_for_timeout(3_500)  # at least one refresh of the feed
+    assert note.input_value() == "现场核查：阀门已关闭"
+    card.locator("details[id^=clear-] button[type=submit]").click()
+    page.wait_for_selector("[data-testid=no-alarms]", timeout=5_000)
+    alarm.refresh_from_db()
+    assert alarm.state == AlarmState.CLEARED
+    assert alarm.events.last().note == "现场核查：阀门已关闭"
     context.close()
     assert errors == [], f"script errors: {errors}"

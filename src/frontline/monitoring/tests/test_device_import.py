@@ -151,11 +151,10 @@ def test_page_offers_valid_rows_then_the_tokens_once(world, owners):
 
 @pytest.mark.django_db
 def test_api_returns_the_report_and_the_tokens(world, owners):
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from ninja.testing import TestClient
 
     from frontline.monitoring.api.importing import router
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = TestClient(router)
     upload = SimpleUploadedFile("devices.xlsx", xlsx(GOOD).read())

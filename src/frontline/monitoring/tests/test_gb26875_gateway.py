@@ -419,9 +419,22 @@ def test_the_gateway_still_serves_after_all_of_that(connect):
 
 
 @pytest.fixture
-def real_gateway():
+def real_gateway(transactional_db):
+    """The gateway with its default sink: the real ingest service, on its own thread.
+
+    These tests commit for real (the sink's thread has its own connection), so the database
+    is flushed after each one, default rules included: put them back, and drop the rule
+    book that ingest keeps in memory."""
+    from frontline.monitoring.default_rules import DEFAULT_RULES
+    from frontline.monitoring.models import Rule
+    from frontline.monitoring.services.rules import forget_rules
+
+    if not Rule.objects.exists():
+        Rule.objects.bulk_create(Rule(**fields) for fields in DEFAULT_RULES)
+    forget_rules()
     with BackgroundGateway(Gateway(idle_seconds=5)) as background:
         yield background
+    forget_rules()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -466,3 +479,25 @@ def test_heartbeat_marks_the_device_online_and_unknown_devices_are_still_answere
     controller = DeviceRow.objects.get(pk=controller.pk)
     assert controller.status == Status.ONLINE and controller.last_seen_at is not None
     assert not Observation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fire_from_a_device_whose_clock_says_2000_is_not_lost(world, real_gateway):
+    from frontline.monitoring.models import Alarm, Observation
+    from frontline.monitoring.testing import make_device
+
+    controller, _token = make_device(world.village, "fire_controller", code="2000")
+    stale = datetime(2000, 1, 1, 0, 0, 5, tzinfo=CHINA)
+    component = ComponentStatus(1, 1, 40, 2, 8, 0x0003, "地下车库烟感", stale)
+    frame = Frame(9, 2, code_address(2000), CENTRE, encode_unit([component]), (1, 0), bytes(6))
+    device = Device(real_gateway.port)
+    try:
+        device.send(encode_frame(frame))
+        [answer] = device.expect()
+    finally:
+        device.close()
+    assert (answer.command, answer.serial) == (Command.CONFIRM, 9)
+    fire = Observation.objects.get(device=controller, metric="fire")
+    assert fire.value == 1 and fire.at.year >= 2026
+    alarm = Alarm.objects.get(device=controller, alarm_type="fire")
+    assert alarm.detail["device_time"].startswith("2000-01-01")

@@ -83,11 +83,13 @@ def monitoring_companions(host: str, port: int) -> list[tuple[str, list[str]]]:
     from frontline.core.processes import simulator_command
     from frontline.monitoring.simulator import broker_answers
 
+    frontline = [sys.executable, "-m", "frontline"]
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base_url = f"http://{local}:{port}"
     if broker_answers(settings.MQTT_URL):
         return [
-            ("mqtt-ingest", [sys.executable, "-m", "frontline", "mqtt-ingest"]),
+            # Its own persistent session, apart from a real `mqtt-ingest` on the same broker.
+            ("mqtt-ingest", [*frontline, "mqtt-ingest", "--client-id", "frontline-demo-ingest"]),
             ("simulator", simulator_command(transport="mqtt", base_url=base_url)),
         ]
     return [("simulator", simulator_command(transport="http", base_url=base_url))]
