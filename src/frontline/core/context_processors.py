@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from frontline.core.models import DemoDataset, Region, RegionLevel
 from frontline.core.models.regions import LEVEL_ORDER
 from frontline.core.roles import Role, roles_of
-from frontline.core.scoping import active_assignments, full_scope_paths, subtree_q
+from frontline.core.scoping import active_assignments, full_scope_paths, scope_paths, subtree_q
 
 DEMO_FLAG_KEY = "frontline:demo-dataset-present"
 # Seeding the demo happens before the server starts and removing it is rare, so a minute of
@@ -133,11 +134,24 @@ def unread_count(user) -> int:
     ).count()
 
 
+OPEN_ALARMS_KEY = "frontline:open-alarms:"
+# The badge only points the way to the console, which itself refreshes every 3 s: a few
+# seconds of staleness spare a count on every page.
+OPEN_ALARMS_SECONDS = 10
+
+
 def open_alarm_count(user) -> int:
-    """Open (not cleared) monitoring alarms in the user's scope: one indexed count."""
+    """Open (not cleared) monitoring alarms in the user's scope, cached per scope."""
     from frontline.monitoring.models import OPEN_ALARM_STATES, Alarm
 
-    return Alarm.objects.visible_to(user).filter(state__in=OPEN_ALARM_STATES).count()
+    paths = scope_paths(user)
+    scope = "*" if paths is None else ",".join(sorted(paths))
+    key = OPEN_ALARMS_KEY + hashlib.sha256(scope.encode()).hexdigest()[:32]
+    count = cache.get(key)
+    if count is None:
+        count = Alarm.objects.visible_to(user).filter(state__in=OPEN_ALARM_STATES).count()
+        cache.set(key, count, OPEN_ALARMS_SECONDS)
+    return count
 
 
 def section_url(path: str) -> str:

@@ -570,7 +570,7 @@ class Subscriber:
             self.address.host,
             self.address.port,
             keepalive=30,
-            clean_start=False,
+            clean_start=True,
             properties=self._connect_properties(),
         )
         self.client.loop_start()

@@ -33,7 +33,7 @@ def hash_device_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _clean_device(cleaner: Cleaner, actor, data: dict) -> dict:
+def clean_device(cleaner: Cleaner, actor, data: dict) -> dict:
     data["code"] = cleaner.text(data.get("code"), "code", required=True, max_length=64)
     if data["code"] and not _CODE.fullmatch(data["code"]):
         cleaner.fail("code", _("设备编码只能包含字母、数字、点、横线和下划线"))
@@ -58,7 +58,7 @@ def _clean_device(cleaner: Cleaner, actor, data: dict) -> dict:
     return data
 
 
-def _owner_in_region(cleaner: Cleaner, region: Region, enterprise, place) -> None:
+def owner_in_region(cleaner: Cleaner, region: Region, enterprise, place) -> None:
     """The device and its enterprise or place lie on one branch of the tree (the device in
     the enterprise's village, or in a grid inside it), so alarms count where both are."""
     for field, obj in (("enterprise", enterprise), ("place", place)):
@@ -88,7 +88,7 @@ def register_device(
     """Register a device; returns it with its token in clear, shown to the user once."""
     require(actor, Capability.EDIT, region)
     cleaner = Cleaner()
-    data = _clean_device(
+    data = clean_device(
         cleaner,
         actor,
         {
@@ -102,7 +102,7 @@ def register_device(
             "offline_after_minutes": offline_after_minutes,
         },
     )
-    _owner_in_region(cleaner, region, enterprise, place)
+    owner_in_region(cleaner, region, enterprise, place)
     if data["code"] and Device.objects.filter(code=data["code"]).exists():
         cleaner.fail("code", _("设备编码已存在"))
     cleaner.done()

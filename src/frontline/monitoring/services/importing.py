@@ -26,11 +26,11 @@ from frontline.monitoring.kinds import DeviceKind
 from frontline.monitoring.models import Device
 from frontline.monitoring.services.devices import (
     TOKEN_PREFIX,
-    _clean_device,
-    _owner_in_region,
+    clean_device,
     forget_devices,
     hash_device_token,
     new_device_token,
+    owner_in_region,
 )
 
 __all__ = ["XLSX_CONTENT_TYPE", "DeviceImportReport", "import_devices", "tokens_workbook"]
@@ -205,7 +205,7 @@ def import_devices(*, actor, file, valid_rows_only: bool = False) -> DeviceImpor
                 cleaner.fail(name, _("应为非负数字"))
             else:
                 attributes[name] = int(raw) if float(raw).is_integer() else raw
-        data = _clean_device(
+        data = clean_device(
             cleaner,
             actor,
             {
@@ -234,7 +234,7 @@ def import_devices(*, actor, file, valid_rows_only: bool = False) -> DeviceImpor
             cleaner, places.get(_text(values.get("place")), []), region, _text(values.get("place"))
         )
         if region is not None:
-            _owner_in_region(cleaner, region, enterprise, place)
+            owner_in_region(cleaner, region, enterprise, place)
         if data["code"] and "code" not in cleaner.details:
             if data["code"] in taken:
                 cleaner.fail("code", _("设备编码已存在"))

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,51 +98,51 @@ def validate(
     readings: Sequence[Reading], now: datetime, only_device: str | None = None
 ) -> tuple[list[Valid], list[ReadingError]]:
     devices = devices_by_code()
-    oldest, latest = now - _max_age(), now + _max_skew()
+    window = (now - _max_age(), now + _max_skew())
     valid: list[Valid] = []
     errors: list[ReadingError] = []
     for index, reading in enumerate(readings):
-        code, metric = str(reading.device or ""), str(reading.metric or "")
-
-        def refuse(error_code: str, message: str, index=index, code=code, metric=metric):
-            errors.append(ReadingError(index, error_code, message, code, metric))
-
-        device = devices.get(code)
-        if device is None or not device.is_active:
-            refuse("unknown_device", _("未登记或已停用的设备：%(code)s") % {"code": code})
-            continue
-        if only_device is not None and code != only_device:
-            refuse("wrong_device", _("令牌只能上报本设备的数据"))
-            continue
-        spec = metric_of(device.kind, metric)
-        if spec is None:
-            refuse("unknown_metric", _("该类设备没有指标“%(metric)s”") % {"metric": metric})
-            continue
-        value = _number(reading.value)
-        if value is None:
-            refuse("not_a_number", _("数值应为有限的数字"))
-            continue
-        if not spec.low <= value <= spec.high:
-            refuse(
-                "out_of_range",
-                _("数值 %(value)s 超出量程 %(low)s～%(high)s")
-                % {"value": f"{value:g}", "low": f"{spec.low:g}", "high": f"{spec.high:g}"},
-            )
-            continue
-        at = parse_time(reading.at, now)
-        if at is None:
-            refuse("bad_time", _("时间格式不正确，应为毫秒时间戳或 ISO 8601"))
-            continue
-        if at > latest:
-            refuse("time_in_future", _("时间晚于当前时间，请校准设备时钟"))
-            continue
-        if at < oldest:
-            refuse(
-                "time_too_old", _("时间早于 %(days)d 天前，不再接收") % {"days": _max_age().days}
-            )
-            continue
-        valid.append(Valid(index, device, metric, at, value, reading.detail))
+        checked = _check(index, reading, devices, only_device, now, window)
+        if isinstance(checked, Valid):
+            valid.append(checked)
+        else:
+            errors.append(checked)
     return valid, errors
+
+
+def _check(index, reading, devices, only_device, now, window) -> Valid | ReadingError:
+    code, metric = str(reading.device or ""), str(reading.metric or "")
+
+    def refuse(error_code: str, message) -> ReadingError:
+        return ReadingError(index, error_code, str(message), code, metric)
+
+    device = devices.get(code)
+    if device is None or not device.is_active:
+        return refuse("unknown_device", _("未登记或已停用的设备：%(code)s") % {"code": code})
+    if only_device is not None and code != only_device:
+        return refuse("wrong_device", _("令牌只能上报本设备的数据"))
+    spec = metric_of(device.kind, metric)
+    if spec is None:
+        return refuse("unknown_metric", _("该类设备没有指标“%(metric)s”") % {"metric": metric})
+    value = _number(reading.value)
+    if value is None:
+        return refuse("not_a_number", _("数值应为有限的数字"))
+    if not spec.low <= value <= spec.high:
+        return refuse(
+            "out_of_range",
+            _("数值 %(value)s 超出量程 %(low)s～%(high)s")
+            % {"value": f"{value:g}", "low": f"{spec.low:g}", "high": f"{spec.high:g}"},
+        )
+    at = parse_time(reading.at, now)
+    if at is None:
+        return refuse("bad_time", _("时间格式不正确，应为毫秒时间戳或 ISO 8601"))
+    if at > window[1]:
+        return refuse("time_in_future", _("时间晚于当前时间，请校准设备时钟"))
+    if at < window[0]:
+        return refuse(
+            "time_too_old", _("时间早于 %(days)d 天前，不再接收") % {"days": _max_age().days}
+        )
+    return Valid(index, device, metric, at, value, reading.detail)
 
 
 def ingest_readings(
@@ -314,15 +313,20 @@ def mark_seen_ids(
     from offline clears its offline alarm."""
     # Last seen to within half a minute is enough for the offline sweep, and spares a
     # write per device per batch when readings stream in.
-    Device.objects.filter(pk__in=device_ids).filter(
-        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - _SEEN_RESOLUTION)
-    ).update(last_seen_at=now)
-    watched = faulty | repaired
-    changes = (
-        Device.objects.filter(pk__in=device_ids)
-        .filter(Q(pk__in=watched) | ~Q(status=DeviceStatus.ONLINE))
-        .values_list("pk", "status")
-    )
+    adapt = connection.ops.adapt_datetimefield_value
+    ids, id_params = _in("id", device_ids)
+    watched, watched_params = _in("id", (faulty | repaired) or [0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE monitoring_device SET last_seen_at = %s WHERE {ids} "
+            "AND (last_seen_at IS NULL OR last_seen_at < %s)",
+            [adapt(now), *id_params, adapt(now - _SEEN_RESOLUTION)],
+        )
+        cursor.execute(
+            f"SELECT id, status FROM monitoring_device WHERE {ids} AND ({watched} OR status <> %s)",
+            [*id_params, *watched_params, DeviceStatus.ONLINE.value],
+        )
+        changes = cursor.fetchall()
     back_online = []
     moves: dict[str, list[int]] = {}
     for pk, status in changes:

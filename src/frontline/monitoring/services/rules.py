@@ -7,6 +7,7 @@ in the rule editor's preview, and the state can be stored as JSON after every ba
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from dataclasses import dataclass
@@ -53,8 +54,8 @@ class RuleSpec:
             device_id=rule.device_id,
             alarm_type=rule.alarm_type,
             metric=rule.metric,
-            condition=rule.condition,
-            operator=rule.operator,
+            condition=str(rule.condition),
+            operator=str(rule.operator),
             threshold=rule.threshold,
             threshold_attribute=rule.threshold_attribute,
             clear_threshold=rule.clear_threshold,
@@ -68,14 +69,19 @@ class RuleSpec:
         )
 
 
-def compare(operator: str, value: float, threshold: float) -> bool:
-    if operator == Operator.GT:
-        return value > threshold
-    if operator == Operator.GE:
-        return value >= threshold
-    if operator == Operator.LT:
-        return value < threshold
-    return value <= threshold
+_COMPARE = {
+    Operator.GT.value: operator.gt,
+    Operator.GE.value: operator.ge,
+    Operator.LT.value: operator.lt,
+    Operator.LE.value: operator.le,
+}
+# Plain strings: comparing with the choices' enum members costs more than the rule itself.
+_ANOMALY, _RATE = Condition.ANOMALY.value, Condition.RATE.value
+_DURATION, _REPEAT = Condition.DURATION.value, Condition.REPEAT.value
+
+
+def compare(op: str, value: float, threshold: float) -> bool:
+    return _COMPARE.get(op, operator.le)(value, threshold)
 
 
 def threshold_of(rule: RuleSpec, attributes: dict) -> float | None:
@@ -99,21 +105,21 @@ def evaluate(rule: RuleSpec, state: dict, at: float, value: float, attributes: d
     otherwise. The caller feeds readings in time order and each once (ingest passes only
     readings newer than the metric's latest value); `state` changes only when the rule has
     something to remember, so a quiet rule costs no write."""
-    if rule.condition == Condition.ANOMALY:
+    if rule.condition == _ANOMALY:
         return _anomaly(rule, state, value)
     threshold = threshold_of(rule, attributes)
     if threshold is None:
         return None
-    if rule.condition == Condition.RATE:
+    if rule.condition == _RATE:
         measure = _rate(rule, state, at, value)
         if measure is None:
             return None
     else:
         measure = value
     hit = compare(rule.operator, measure, threshold)
-    if rule.condition == Condition.DURATION:
+    if rule.condition == _DURATION:
         hit = _held_long_enough(rule, state, at, hit)
-    elif rule.condition == Condition.REPEAT:
+    elif rule.condition == _REPEAT:
         hit = _repeated(rule, state, at, hit)
     if hit:
         state["on"] = True

@@ -36,7 +36,7 @@ def feed(code, metric, values, start=None, step=timedelta(seconds=10)):
 
 
 def test_residual_current_warns_then_alarms_then_clears_with_hysteresis(world):
-    device, _ = make_device(world.village, code="rc")
+    make_device(world.village, code="rc")
     result = feed("rc", "residual_current", [100, 320, 330, 520, 510])
     # Warning (≥300), alarm (≥500) and "three times within an hour" (the third, 520).
     assert result.alarms_raised == 3 and result.alarms_repeated == 5

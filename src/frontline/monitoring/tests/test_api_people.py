@@ -57,7 +57,9 @@ def listed(world, user, url: str, key: str = "id") -> set:
 def assert_list_does_not_leak(world, url: str, obj_id: int) -> None:
     for persona, user in world.personas().items():
         seen = obj_id in listed(world, user, url)
-        assert seen == VISIBLE[persona], f"{persona}: {url} {'misses' if VISIBLE[persona] else 'leaks'}"
+        assert seen == VISIBLE[persona], (
+            f"{persona}: {url} {'misses' if VISIBLE[persona] else 'leaks'}"
+        )
     assert world.client_for(None).get(url).status_code == 401
 
 
@@ -196,7 +198,10 @@ def test_register_returns_the_token_once_and_follows_the_scope(world, people):
     leader = send(world.client_for(people["leader"]), "post", f"{API}/devices",
                   _device_payload(world))  # fmt: skip
     assert leader.status_code == 403 and leader.json()["code"] == "permission_denied"
-    assert send(world.client_for(None), "post", f"{API}/devices", _device_payload(world)).status_code == 401
+    assert (
+        send(world.client_for(None), "post", f"{API}/devices", _device_payload(world)).status_code
+        == 401
+    )
     assert not Device.objects.exists()
     response = send(world.client_for(world.same), "post", f"{API}/devices", _device_payload(world))
     assert response.status_code == 201, response.content
@@ -296,7 +301,12 @@ def test_only_chiefs_and_county_admins_edit_overrides(world, people):
     rule = _override(device)
     url = f"{API}/rules/{rule.pk}"
     for persona in ("sibling", "outsider"):
-        assert send(world.client_for(getattr(world, persona)), "put", url, {"threshold": 450}).status_code == 404
+        assert (
+            send(
+                world.client_for(getattr(world, persona)), "put", url, {"threshold": 450}
+            ).status_code
+            == 404
+        )
     for user in (world.same, people["leader"], world.grid_worker):
         response = send(world.client_for(user), "put", url, {"threshold": 450})
         assert response.status_code == 403
@@ -316,11 +326,18 @@ def test_only_chiefs_and_county_admins_edit_overrides(world, people):
 
 
 def test_default_rules_only_by_county_admins(world, people):
-    rule = Rule.objects.get(kind="residual_current", alarm_type="residual_current_alarm", device=None)
+    rule = Rule.objects.get(
+        kind="residual_current", alarm_type="residual_current_alarm", device=None
+    )
     url = f"{API}/rules/{rule.pk}"
     response = send(world.client_for(people["chief"]), "put", url, {"threshold": 450})
-    assert response.status_code == 403 and response.json()["message"] == "只有区县管理员可以修改默认告警规则"
-    response = send(world.client_for(world.parent), "put", url, {"threshold": 450, "enabled": False})
+    assert (
+        response.status_code == 403
+        and response.json()["message"] == "只有区县管理员可以修改默认告警规则"
+    )
+    response = send(
+        world.client_for(world.parent), "put", url, {"threshold": 450, "enabled": False}
+    )
     assert response.status_code == 200 and response.json()["enabled"] is False
     delete = send(world.client_for(world.parent), "delete", url)
     assert delete.status_code == 409 and Rule.objects.filter(pk=rule.pk).exists()
@@ -348,8 +365,9 @@ def test_rule_validation_errors_are_chinese_and_per_field(world, people, changes
 
 
 def test_repeat_rule_needs_a_count_and_a_window(world, people):
-    device, _ = make_device(world.village, code="rc-r")
-    rule = Rule.objects.get(kind="residual_current", alarm_type="residual_current_repeat", device=None)
+    rule = Rule.objects.get(
+        kind="residual_current", alarm_type="residual_current_repeat", device=None
+    )
     response = send(world.client_for(world.parent), "put", f"{API}/rules/{rule.pk}",
                     {"repeat_count": 1, "window_seconds": 0})  # fmt: skip
     assert response.json()["details"] == {"repeat_count": "次数至少为 2",
@@ -432,4 +450,4 @@ def test_detail_query_counts_do_not_grow_with_alarms(world):
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(url).json()["timeline"]) >= 4
     assert len(many) == len(few)
-    assert AlarmState.ACTIVE == Alarm.objects.get(pk=alarm.pk).state
+    assert Alarm.objects.get(pk=alarm.pk).state == AlarmState.ACTIVE

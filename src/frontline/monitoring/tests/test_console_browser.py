@@ -21,7 +21,9 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_a_new_critical_alarm_appears_within_5_seconds_and_is_acknowledged(
-    live_server, transactional_db, browser
+    live_server,
+    transactional_db,
+    browser,  # noqa: F811 (the fixture imported above)
 ):
     world = build_world()
     make_device(world.village, kind="combustible_gas", code="gas-live", location="食堂后厨")
@@ -32,9 +34,11 @@ def test_a_new_critical_alarm_appears_within_5_seconds_and_is_acknowledged(
     page = context.new_page()
     page.route(
         "**/*",
-        lambda route: route.continue_()
-        if urlparse(route.request.url).hostname in LOCAL_HOSTS
-        else route.abort(),
+        lambda route: (
+            route.continue_()
+            if urlparse(route.request.url).hostname in LOCAL_HOSTS
+            else route.abort()
+        ),
     )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{base}/login/?next=/monitoring/")
@@ -76,5 +80,9 @@ def test_a_new_critical_alarm_appears_within_5_seconds_and_is_acknowledged(
     alarm.refresh_from_db()
     assert alarm.state == AlarmState.CLEARED
     assert alarm.events.last().note == "现场核查：阀门已关闭"
+
+    # The device page draws its last 24 hours with ECharts (served locally).
+    page.goto(f"{base}/monitoring/devices/{alarm.device_id}/")
+    page.wait_for_selector("[data-metric=gas] canvas", timeout=5_000)
     context.close()
     assert errors == [], f"script errors: {errors}"

@@ -41,6 +41,13 @@ _SUMMARY_ROWS = [
     ("places", "场所"),
     ("risk_points", "风险点"),
     ("hazards", "隐患"),
+    ("inspections", "检查记录"),
+    ("inspection_results", "检查项结果"),
+    ("inspection_events", "检查事件"),
+    ("devices", "监测设备"),
+    ("observations", "监测数据"),
+    ("latest_values", "最新值"),
+    ("alarms", "告警"),
 ]
 
 
