@@ -570,7 +570,7 @@ class Subscriber:
             self.address.host,
             self.address.port,
             keepalive=30,
-            clean_start=True,
+            clean_start=False,
             properties=self._connect_properties(),
         )
         self.client.loop_start()

@@ -309,9 +309,18 @@ class RuleOut(Schema):
     enabled: bool
     updated_at: datetime
 
+    editable: bool = Field(False, description="当前用户可否修改此规则")
+
     @staticmethod
     def resolve_is_default(obj) -> bool:
         return obj.device_id is None
+
+    @staticmethod
+    def resolve_editable(obj, context) -> bool:
+        from frontline.monitoring.services.rule_editing import can_edit_rule
+
+        request = (context or {}).get("request")
+        return bool(request is not None and can_edit_rule(request.user, obj))
 
 
 class RuleChangeIn(Schema):

@@ -314,6 +314,11 @@ def test_only_chiefs_and_county_admins_edit_overrides(world, people):
     assert send(world.client_for(None), "put", url, {"threshold": 450}).status_code == 401
     rule.refresh_from_db()
     assert rule.threshold == 500
+    editable = {
+        name: world.client_for(user).get(url).json()["editable"]
+        for name, user in (("same", world.same), ("chief", people["chief"]))
+    }
+    assert editable == {"same": False, "chief": True}
     for user, value in ((people["chief"], 450), (world.parent, 460)):
         response = send(world.client_for(user), "put", url, {"threshold": value})
         assert response.status_code == 200 and response.json()["threshold"] == value

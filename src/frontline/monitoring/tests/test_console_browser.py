@@ -84,5 +84,10 @@ def test_a_new_critical_alarm_appears_within_5_seconds_and_is_acknowledged(
     # The device page draws its last 24 hours with ECharts (served locally).
     page.goto(f"{base}/monitoring/devices/{alarm.device_id}/")
     page.wait_for_selector("[data-metric=gas] canvas", timeout=5_000)
+    for path in ("", "/monitoring/devices/", "/monitoring/rules/"):
+        if path:
+            page.goto(f"{base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"{path or 'device page'} is {width}px wide"
     context.close()
     assert errors == [], f"script errors: {errors}"

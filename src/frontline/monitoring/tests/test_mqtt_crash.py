@@ -66,11 +66,23 @@ def run_django(code: str, env: dict) -> str:
     return done.stdout.strip()
 
 
-def start_ingest(env: dict, log_path: Path) -> subprocess.Popen:
+@pytest.fixture
+def spawned():
+    """Processes the test started: none may outlive it, even when an assertion fails."""
+    processes: list[subprocess.Popen] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def start_ingest(env: dict, log_path: Path, spawned: list) -> subprocess.Popen:
     log = log_path.open("ab")
     process = subprocess.Popen(
         frontline("mqtt-ingest", "--stats-seconds", "1"), env=env, stdout=log, stderr=log
     )
+    spawned.append(process)
     deadline = time.monotonic() + 20
     while b"connected to" not in log_path.read_bytes().rsplit(RESTART, 1)[-1]:
         assert process.poll() is None, log_path.read_text()[-2000:]
@@ -94,7 +106,7 @@ def wait_until(condition, timeout: float) -> bool:
 
 
 def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
-    private_mqtt_url, unique, publisher_for, tmp_path
+    private_mqtt_url, unique, publisher_for, tmp_path, spawned
 ):
     env = django_env(
         tmp_path,
@@ -119,9 +131,9 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
     ]
     # The session must exist before the stream starts: the broker keeps messages only for
     # subscriptions it knows.
-    process, kills = start_ingest(env, log_path), []
+    process, kills = start_ingest(env, log_path, spawned), []
     publisher = publisher_for(private_mqtt_url)
-    publishing = threading.Thread(target=publisher.publish, args=(messages, 3000))
+    publishing = threading.Thread(target=publisher.publish, args=(messages, 3000), daemon=True)
     publishing.start()
 
     # Several kills at moments unrelated to the commits, so one of them is bound to land
@@ -135,7 +147,7 @@ def test_sigkill_mid_stream_then_restart_stores_every_reading_once(
         kills.append(stored(database))
         with log_path.open("ab") as log:
             log.write(RESTART)
-        process = start_ingest(env, log_path)
+        process = start_ingest(env, log_path, spawned)
     publishing.join(30)
     assert not publishing.is_alive()
     assert kills[-1] < READINGS, f"the last kill came after the end of the stream: {kills}"

@@ -245,3 +245,21 @@ def test_large_batches_are_cut_at_message_boundaries_for_the_service(recording):
     assert batcher.process(three)
     assert recording.calls == [3, 3, 3]
     assert len(acked) == 3
+
+
+def test_acks_go_out_in_one_write_and_only_on_the_connection_that_delivered():
+    from frontline.monitoring.mqtt import Subscriber
+
+    subscriber = Subscriber(url="mqtt://127.0.0.1:1", client_id="unit", prefix="frontline")
+    written = []
+    subscriber.client._packet_queue = lambda command, packet, mid, qos: written.append(packet)
+    subscriber._generation = 2
+    subscriber._ack(
+        [
+            Message("t", b"", mid=1, generation=2),
+            Message("t", b"", mid=2, generation=1),  # came before the reconnect
+            Message("t", b"", mid=258, generation=2),
+            Message("t", b"", mid=3, qos=0, generation=2),  # QoS 0 has nothing to ack
+        ]
+    )
+    assert written == [b"\x40\x02\x00\x01" + b"\x40\x02\x01\x02"]
