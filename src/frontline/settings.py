@@ -104,7 +104,7 @@ def _database(url: str) -> dict:
         config["OPTIONS"] = {
             "init_command": (
                 "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
-                "PRAGMA busy_timeout=5000;PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=5000;PRAGMA foreign_keys=ON;PRAGMA cache_size=-65536;"
             ),
             "transaction_mode": "IMMEDIATE",
         }

@@ -87,3 +87,20 @@ DEFAULT_RULES: list[dict] = [
     _rule(K.GROUND_DISPLACEMENT, "displacement_rate", "地表位移加速", "displacement",
           C.RATE, S.MAJOR, threshold=5, window_seconds=3600, clear_threshold=2),
 ] + [_fault(kind) for kind in K] + [_offline(kind) for kind in K]  # fmt: skip
+
+
+def ensure_default_rules(rule_model=None) -> int:
+    """Create the default rules that are missing (by kind and alarm type); returns how many.
+    Used by migration 0002 and by tests after a flush emptied the table."""
+    if rule_model is None:
+        from frontline.monitoring.models import Rule as rule_model
+    present = set(
+        rule_model.objects.filter(device__isnull=True).values_list("kind", "alarm_type")
+    )
+    missing = [
+        rule_model(**fields)
+        for fields in DEFAULT_RULES
+        if (fields["kind"], fields["alarm_type"]) not in present
+    ]
+    rule_model.objects.bulk_create(missing)
+    return len(missing)

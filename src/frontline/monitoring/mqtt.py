@@ -8,11 +8,8 @@ Three pieces, each usable alone:
 - `Subscriber` wires a paho-mqtt client (MQTT v5, QoS 1, persistent session, manual
   acknowledgement) to a `Batcher` running in its own thread.
 
-Why acknowledging after the commit is enough for "stored exactly once": a message that was
-not acknowledged is redelivered by the broker (to this session after a reconnect, or to the
-session when the process comes back after a crash); the ingest service stores a reading once
-per (device, metric, time), so a redelivered reading that was already committed counts as a
-duplicate. See docs/mqtt.md.
+Why that stores every reading exactly once (redelivery of what was not acknowledged, plus an
+ingest that stores a reading once per device, metric and time): docs/mqtt.md.
 """
 
 from __future__ import annotations
@@ -178,25 +175,20 @@ class Stats:
             self.rejected += 1
             self.reasons[reason] += 1
 
-    def rate(self) -> float:
-        """Messages per second since the previous call."""
-        with self._lock:
-            now = time.monotonic()
-            elapsed = max(now - self._last_time, 1e-9)
-            rate = (self.messages - self._last_messages) / elapsed
-            self._last_messages, self._last_time = self.messages, now
-            return rate
-
     def line(self, backlog: int = 0) -> str:
-        rate = self.rate()
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
-        return (
-            f"{rate:.0f} msg/s, messages {self.messages}, stored {self.stored}, "
-            f"duplicates {self.duplicates}, rejected {self.rejected}"
-            f"{f' ({reasons})' if reasons else ''}, reading errors {self.reading_errors}, "
-            f"failed {self.failed}, alarms {self.alarms_raised}, batches {self.batches}, "
-            f"backlog {backlog}"
-        )
+        """The stats line, with messages per second since the previous line."""
+        with self._lock:  # the ingest thread may be adding a rejection reason meanwhile
+            now = time.monotonic()
+            rate = (self.messages - self._last_messages) / max(now - self._last_time, 1e-9)
+            self._last_messages, self._last_time = self.messages, now
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
+            return (
+                f"{rate:.0f} msg/s, messages {self.messages}, stored {self.stored}, "
+                f"duplicates {self.duplicates}, rejected {self.rejected}"
+                f"{f' ({reasons})' if reasons else ''}, reading errors {self.reading_errors}, "
+                f"failed {self.failed}, alarms {self.alarms_raised}, batches {self.batches}, "
+                f"backlog {backlog}"
+            )
 
 
 def _default_ingest(readings: list[Reading], *, source: str) -> IngestResult:
@@ -218,14 +210,6 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
-def _refresh_connection(force: bool = False) -> None:
-    from django.db import close_old_connections, connection
-
-    if force:
-        connection.close()
-    close_old_connections()
-
-
 class Batcher:
     """Collects messages from `inbox`, ingests each batch in one call, then acks it."""
 
@@ -242,6 +226,7 @@ class Batcher:
         stats: Stats | None = None,
         retry_seconds: float = 0.5,
         max_readings: int = MAX_READINGS_PER_CALL,
+        own_connection: bool = True,
     ):
         self.inbox = inbox
         self.ack = ack
@@ -253,6 +238,9 @@ class Batcher:
         self.stats = stats or Stats()
         self.retry_seconds = retry_seconds
         self.max_readings = max_readings
+        # The thread running `run` owns its Django connection; False leaves connections
+        # alone (unit tests call `process` on the test's own thread).
+        self.own_connection = own_connection
         self._logged_rejections = 0
         # Django closes a connection older than CONN_MAX_AGE only when asked; a long-lived
         # thread asks between batches, but not more than once a second (CONN_MAX_AGE=0
@@ -349,7 +337,7 @@ class Batcher:
                 if not _is_transient(exc):
                     raise
                 log.warning("ingest failed (%s), retrying in %.1f s", exc, delay)
-                _refresh_connection(force=True)
+                self._refresh_connection(force=True)
             if stop.wait(delay):
                 return False
             delay = min(delay * 2, 10.0)
@@ -364,7 +352,7 @@ class Batcher:
                     return False
             except Exception:
                 log.exception("ingest raised on message from %s, dropped", message.topic)
-                _refresh_connection(force=True)
+                self._refresh_connection(force=True)
                 self.stats.add(failed=1)
         return True
 
@@ -374,7 +362,7 @@ class Batcher:
             return self._ingest_until_done(readings, stop)
         except Exception:
             log.exception("ingest raised on a batch of %d messages", len(group))
-            _refresh_connection(force=True)
+            self._refresh_connection(force=True)
             return self._ingest_one_by_one(group, stop)
 
     def process(self, batch: list[Message], stop: threading.Event | None = None) -> bool:
@@ -394,14 +382,36 @@ class Batcher:
         now = time.monotonic()
         if now - self._connection_checked >= 1.0:
             self._connection_checked = now
-            _refresh_connection()
+            self._refresh_connection()
+
+    def _refresh_connection(self, force: bool = False) -> None:
+        """Drop the connection after an error (force), or when CONN_MAX_AGE says so."""
+        from django.db import close_old_connections, connection
+
+        if self.own_connection:
+            if force:
+                connection.close()
+            close_old_connections()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             batch = self.collect(stop)
-            if batch and not self.process(batch, stop):
+            if batch and not self._process_until_done(batch, stop):
                 break
-        _refresh_connection(force=True)
+        self._refresh_connection(force=True)
+
+    def _process_until_done(self, batch: list[Message], stop: threading.Event) -> bool:
+        # What fails outside the ingest call (authentication reading the device table while
+        # the database restarts, a bug) must not end this thread: paho would go on receiving
+        # and nothing would ever be acknowledged again. The batch is kept and retried.
+        while not stop.is_set():
+            try:
+                return self.process(batch, stop)
+            except Exception:
+                log.exception("a batch of %d messages failed, retrying", len(batch))
+                self._refresh_connection(force=True)
+                stop.wait(self.retry_seconds)
+        return False
 
     def reset_log_budget(self) -> None:
         self._logged_rejections = 0
@@ -556,10 +566,12 @@ class Subscriber:
             for mid in mids:
                 self.client.ack(mid, 1)
             return
-        # client.ack() queues one PUBACK at a time, each waking paho's network thread and
-        # costing it a send(): at 10,000 messages/s that is most of the process's time.
-        # All PUBACKs of a batch go out as one write instead. The short form (packet id
-        # only) means "success" in MQTT v3.1.1 and v5 alike.
+        # client.ack() queues one PUBACK at a time, each waking paho's network thread
+        # through its socket pair and costing it a send() of four bytes; a batch of 2,000
+        # would take as many turns of the GIL. All PUBACKs of a batch go out as one write
+        # instead (paho's own queue, so they stay in order with anything else it sends;
+        # the public ack() remains the fallback). The short form (packet id only) means
+        # "success" in MQTT v3.1.1 and v5 alike.
         packets = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
         queue_packet(0x40, packets, 0, 0)
 

@@ -2,10 +2,9 @@ from django.db import migrations
 
 
 def add_default_rules(apps, schema_editor):
-    from frontline.monitoring.default_rules import DEFAULT_RULES
+    from frontline.monitoring.default_rules import ensure_default_rules
 
-    Rule = apps.get_model("monitoring", "Rule")
-    Rule.objects.bulk_create(Rule(**fields) for fields in DEFAULT_RULES)
+    ensure_default_rules(apps.get_model("monitoring", "Rule"))
 
 
 def remove_default_rules(apps, schema_editor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 
 import pytest
 from django.db import OperationalError
@@ -115,7 +116,14 @@ def test_urls_and_topics():
 def make_batcher(recording, acked, **options):
     inbox = queue.SimpleQueue()
     options.setdefault("authenticate", lambda code, token: token == f"tk-{code}")
-    batcher = Batcher(inbox, ack=acked.extend, ingest=recording, retry_seconds=0.01, **options)
+    batcher = Batcher(
+        inbox,
+        ack=acked.extend,
+        ingest=recording,
+        retry_seconds=0.01,
+        own_connection=False,
+        **options,
+    )
     return inbox, batcher
 
 
@@ -263,3 +271,28 @@ def test_acks_go_out_in_one_write_and_only_on_the_connection_that_delivered():
         ]
     )
     assert written == [b"\x40\x02\x00\x01" + b"\x40\x02\x01\x02"]
+
+
+def test_the_ingest_thread_survives_a_failure_outside_the_ingest_call(recording):
+    calls = {"n": 0}
+
+    def authenticate(code, token):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("no such table: monitoring_device")
+        return True
+
+    acked: list[Message] = []
+    inbox, batcher = make_batcher(recording, acked, authenticate=authenticate, batch_ms=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=batcher.run, args=(stop,))
+    thread.start()
+    inbox.put(message("S1", 1, 1))
+    try:
+        deadline = time.monotonic() + 5
+        while not acked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [m.mid for m in acked] == [1] and len(recording.stored) == 1
+    finally:
+        stop.set()
+        thread.join(5)
