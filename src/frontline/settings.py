@@ -181,6 +181,14 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     "core.sensitiveaccess",
     "core.apitoken",
     "core.notification",
+    # Monitoring keeps its own history: observations are the readings, and every change
+    # of an alarm is an AlarmEvent with actor and request id. Auditing them again would
+    # double the writes of an alarm storm. Devices and rules stay audited.
+    "monitoring.observation",
+    "monitoring.latestvalue",
+    "monitoring.rulestate",
+    "monitoring.alarm",
+    "monitoring.alarmevent",
 )
 AUDITLOG_EXCLUDE_TRACKING_FIELDS = ("password", "last_login", "token_hash", "last_used_at")
 AUDITLOG_CID_GETTER = "frontline.core.request_id.current_request_id"

@@ -51,24 +51,36 @@ def queue_notification(
     urgent: bool = False,
 ) -> Notification:
     """One outbox row. Prefer `notify_users`; this is the primitive it and tests use."""
-    if channel not in Channel.values:
-        raise DomainError(_("未知的通知渠道"), code="unknown_channel")
-    notification = Notification.objects.create(
+    notification = _outbox_row(
         channel=channel,
-        kind=kind[:60],
-        subject=subject[:200],
+        kind=kind,
+        subject=subject,
         body=body,
         recipient=recipient,
         recipient_person=recipient_person,
         endpoint=endpoint,
         address=address,
-        link=link[:300],
+        link=link,
+        related=related,
         urgent=urgent,
-        next_attempt_at=timezone.now(),
-        **_related_fields(related),
     )
+    notification.save()
     _deliver_after_commit(notification.pk)
     return notification
+
+
+def _outbox_row(*, channel: str, kind: str, subject: str, related=None, link: str = "", **fields):
+    if channel not in Channel.values:
+        raise DomainError(_("未知的通知渠道"), code="unknown_channel")
+    return Notification(
+        channel=channel,
+        kind=kind[:60],
+        subject=subject[:200],
+        link=link[:300],
+        next_attempt_at=timezone.now(),
+        **fields,
+        **_related_fields(related),
+    )
 
 
 # Notifications queued in one transaction go to the worker as one job after the commit: an
@@ -110,7 +122,6 @@ def notify_users(
 ) -> list[Notification]:
     """In-app notification for each user; SMS too when `sms` and the person has a mobile;
     and one webhook push per active endpoint that takes this kind."""
-    rows: list[Notification] = []
     common = {
         "kind": kind,
         "subject": subject,
@@ -119,12 +130,19 @@ def notify_users(
         "related": related,
         "urgent": urgent,
     }
-    for user in {u.pk: u for u in users if u is not None}.values():
-        rows.append(queue_notification(channel=Channel.IN_APP, recipient=user, **common))
-        person = Person.objects.filter(user=user).first()
+    recipients = {u.pk: u for u in users if u is not None}
+    persons = (
+        {p.user_id: p for p in Person.objects.filter(user_id__in=list(recipients))}
+        if sms and recipients
+        else {}
+    )
+    rows: list[Notification] = []
+    for user in recipients.values():
+        rows.append(_outbox_row(channel=Channel.IN_APP, recipient=user, **common))
+        person = persons.get(user.pk)
         if sms and person is not None and person.mobile:
             rows.append(
-                queue_notification(
+                _outbox_row(
                     channel=Channel.SMS,
                     recipient=user,
                     recipient_person=person,
@@ -132,21 +150,23 @@ def notify_users(
                     **common,
                 )
             )
-        if user.email and sms:
+        if sms and user.email:
             rows.append(
-                queue_notification(
-                    channel=Channel.EMAIL, recipient=user, address=user.email, **common
-                )
+                _outbox_row(channel=Channel.EMAIL, recipient=user, address=user.email, **common)
             )
     if webhooks:
         for endpoint in WebhookEndpoint.objects.filter(is_active=True):
             if endpoint.kinds and kind not in endpoint.kinds:
                 continue
             rows.append(
-                queue_notification(
+                _outbox_row(
                     channel=Channel.WEBHOOK, endpoint=endpoint, address=endpoint.url, **common
                 )
             )
+    # One INSERT for all of them: an alarm or an escalation notifies a whole station.
+    Notification.objects.bulk_create(rows)
+    for row in rows:
+        _deliver_after_commit(row.pk)
     return rows
 
 
