@@ -210,16 +210,26 @@ def _write_rows(table: str, columns: tuple[str, ...], pg_types: tuple[str, ...],
     if not rows:
         return 0
     names = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        return _write_arrays(table, names, pg_types, rows, tail)
+    marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", rows)
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", rows)
+        return cursor.rowcount
+
+
+def _write_arrays(table: str, names: str, pg_types: tuple[str, ...], rows, tail: str) -> int:
+    """PostgreSQL: the columns as arrays through a server-side bound cursor. Django's own
+    cursor binds on the client, quoting every array element into the SQL text."""
+    import psycopg
+
+    connection.ensure_connection()
+    arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
         return cursor.rowcount
 
 
