@@ -94,9 +94,7 @@ def ensure_default_rules(rule_model=None) -> int:
     Used by migration 0002 and by tests after a flush emptied the table."""
     if rule_model is None:
         from frontline.monitoring.models import Rule as rule_model
-    present = set(
-        rule_model.objects.filter(device__isnull=True).values_list("kind", "alarm_type")
-    )
+    present = set(rule_model.objects.filter(device__isnull=True).values_list("kind", "alarm_type"))
     missing = [
         rule_model(**fields)
         for fields in DEFAULT_RULES
