@@ -21,8 +21,10 @@ $(FRONT): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(FRONT)
 
+PORT ?= 8000
+
 demo: $(STAMP) $(FRONT)
-	$(BIN)/frontline demo
+	$(BIN)/frontline demo --port $(PORT)
 
 test: $(STAMP) $(FRONT)
 	$(BIN)/python scripts/run_tests.py

@@ -306,7 +306,6 @@ def generate_hazards(ctx) -> None:
             kind="demo_state",
             from_state=HazardState.FOUND,
             to_state=h.state,
-            note="演示数据",
         )
         for h in hazards
         if h.state != HazardState.FOUND

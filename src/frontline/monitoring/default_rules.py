@@ -71,8 +71,10 @@ DEFAULT_RULES: list[dict] = [
     _rule(K.RAIN_GAUGE, "heavy_rain", "短时强降水", "rainfall", C.THRESHOLD, S.MAJOR,
           threshold=20, clear_threshold=10),
     # The fireworks workshop: more people than approved is an accident waiting to happen.
+    # Cleared by a person: a critical alarm must not vanish from the console because the
+    # head count fell before anyone looked.
     _rule(K.OCCUPANCY, "overcrowded", "超员", "occupancy", C.THRESHOLD, S.CRITICAL,
-          operator="gt", threshold_attribute="occupancy_limit",
+          operator="gt", threshold_attribute="occupancy_limit", auto_clear=False,
           message="工房已超员，请人员迅速离开!"),
     _rule(K.TEMPERATURE_HUMIDITY, "temperature_high", "温度超限", "temperature",
           C.THRESHOLD, S.MAJOR, threshold_attribute="temperature_limit"),

@@ -71,6 +71,7 @@ EVENT_LABELS = {
     "listed": gettext_lazy("挂牌督办"),
     "overdue": gettext_lazy("逾期督办"),
     "verify_overdue": gettext_lazy("验收逾期提醒"),
+    "demo_state": gettext_lazy("演示数据（直接置为当前状态）"),
 }
 
 DONE_MESSAGES = {

@@ -25,9 +25,10 @@ SEVERITY_RANK = {
 
 
 class Condition(models.TextChoices):
-    THRESHOLD = "threshold", _("超过阈值")
-    DURATION = "duration", _("持续超过阈值")
-    REPEAT = "repeat", _("多次超过阈值")
+    # 越限: past the threshold in the rule's direction (above or below).
+    THRESHOLD = "threshold", _("越限")
+    DURATION = "duration", _("持续越限")
+    REPEAT = "repeat", _("多次越限")
     RATE = "rate", _("上升速率")
     OFFLINE = "offline", _("无数据（离线）")
     ANOMALY = "anomaly", _("偏离自身历史（异常）")

@@ -105,6 +105,10 @@ def _title(signal: Signal, device_name: str) -> str:
             "rule": signal.rule.name,
             "minutes": signal.value,
         }
+    metric = metric_of(signal.device.kind, signal.rule.metric)
+    if metric is not None and metric.boolean:
+        # 火警, 烟雾报警: the name says it all; "（1）" would only puzzle.
+        return _("%(device)s：%(rule)s") % {"device": device_name, "rule": signal.rule.name}
     return _("%(device)s：%(rule)s（%(value)s）") % {
         "device": device_name,
         "rule": signal.rule.name,

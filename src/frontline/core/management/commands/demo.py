@@ -3,6 +3,7 @@ platform's processes until Ctrl-C stops them all."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 
 from django.core.management import call_command
@@ -88,8 +89,16 @@ def monitoring_companions(host: str, port: int) -> list[tuple[str, list[str]]]:
     base_url = f"http://{local}:{port}"
     if broker_answers(settings.MQTT_URL):
         return [
-            # Its own persistent session, apart from a real `mqtt-ingest` on the same broker.
-            ("mqtt-ingest", [*frontline, "mqtt-ingest", "--client-id", "frontline-demo-ingest"]),
+            # Its own persistent session, apart from a real `mqtt-ingest` or another demo
+            # (another checkout, another var/) on the same broker.
+            ("mqtt-ingest", [*frontline, "mqtt-ingest", "--client-id", _demo_client_id()]),
             ("simulator", simulator_command(transport="mqtt", base_url=base_url)),
         ]
     return [("simulator", simulator_command(transport="http", base_url=base_url))]
+
+
+def _demo_client_id() -> str:
+    from django.conf import settings
+
+    digest = hashlib.sha256(str(settings.VAR_DIR.resolve()).encode()).hexdigest()[:10]
+    return f"frontline-demo-{digest}"
