@@ -170,6 +170,9 @@ class SimDevice:
     attributes: dict = field(default_factory=dict, hash=False, compare=False)
     offline_after_minutes: int = 30
     token: str = field(default="", repr=False)
+    # In the township of the demo's station accounts: every other scenario happens there,
+    # so a station user, not only the county, sees alarms arrive.
+    near: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -308,10 +311,13 @@ class Plan:
     def _begin(self, at: float) -> None:
         name = self.scenarios[self.j % len(self.scenarios)]
         rng = random.Random(f"{self.seed}/scenario/{self.j}")
+        nearby_turn = self.j % 2 == 0
         self.j += 1
         free = [d for d in _targets(name, self.devices) if self.owned.get(d.code, 0) <= at]
         if not free:
             return
+        if nearby_turn:
+            free = [d for d in free if d.near] or free
         device = rng.choice(free)
         if name == "silent":
             until = at + (device.offline_after_minutes + 2) * 60

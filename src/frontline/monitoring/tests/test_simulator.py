@@ -90,6 +90,18 @@ def test_plan_is_deterministic_for_a_seed():
             assert not [m for m in one if m[1] == code and begun <= m[0] < begun + 11 * 60]
 
 
+def test_every_other_scenario_happens_near_the_station_accounts():
+    near = [sim.SimDevice(f"N{i}", "residual_current", near=True) for i in range(3)]
+    far = [sim.SimDevice(f"F{i}", "residual_current") for i in range(30)]
+    plan = sim.Plan(near + far, seed=SEED, start=1_764_300_000.0, rate=1, every=60,
+                    scenarios=["residual_current"], first_after=1)  # fmt: skip
+    plan.until(plan.start + 6 * 60 + 2)
+    targets = [started.device.code for started in plan.started]
+    assert len(targets) >= 6
+    # Turns 0, 2, 4 pick a device of the station's township while one is free.
+    assert all(code.startswith("N") for code in targets[0:6:2]), targets
+
+
 def test_normal_values_stay_inside_ranges_and_below_thresholds():
     device = sim.SimDevice("X", "temperature_humidity", WORKSHOP)
     residual = sim.SimDevice("Y", "residual_current")

@@ -18,16 +18,32 @@ def demo_devices(seed: int) -> list[sim.SimDevice]:
     from frontline.monitoring.services.devices import hash_device_token
 
     rows = Device.objects.filter(is_active=True).values_list(
-        "code", "kind", "attributes", "offline_after_minutes", "token_hash"
+        "code", "kind", "attributes", "offline_after_minutes", "token_hash", "region__path"
     )
+    home = _station_township()
     devices = []
-    for code, kind, attributes, minutes, token_hash in rows.order_by("code"):
+    for code, kind, attributes, minutes, token_hash, path in rows.order_by("code"):
         token = demo_token(seed, code)
         # Devices registered by hand (their token is not the demo's) are left alone.
         if hash_device_token(token) != token_hash or is_broken(seed, code):
             continue
-        devices.append(sim.SimDevice(code, kind, attributes or {}, minutes, token))
+        near = bool(home) and path.startswith(home)
+        devices.append(sim.SimDevice(code, kind, attributes or {}, minutes, token, near))
     return devices
+
+
+def _station_township() -> str:
+    """The region path of the first station chief's assignment (the demo's 站长)."""
+    from frontline.core.models import RoleAssignment
+    from frontline.core.roles import Role
+
+    grant = (
+        RoleAssignment.objects.filter(role=Role.STATION_CHIEF, revoked_at__isnull=True)
+        .select_related("region")
+        .order_by("id")
+        .first()
+    )
+    return grant.region.path if grant else ""
 
 
 class Command(BaseCommand):
