@@ -180,7 +180,11 @@ def _saved(rule: Rule) -> Rule:
 @transaction.atomic
 def update_rule(*, actor, rule: Rule, changes: dict) -> Rule:
     """Change the editable fields of a rule (only those given)."""
-    rule = Rule.objects.select_for_update().select_related("device__region").get(pk=rule.pk)
+    rule = (
+        Rule.objects.select_for_update(of=("self",))
+        .select_related("device__region")
+        .get(pk=rule.pk)
+    )
     _require_editor(actor, rule)
     data = clean_rule_fields(rule, changes)
     for field, value in data.items():
@@ -226,7 +230,11 @@ def create_override(*, actor, device: Device, alarm_type: str, changes: dict | N
 @transaction.atomic
 def delete_override(*, actor, rule: Rule) -> None:
     """Remove a device's own rule: the default of its kind applies again."""
-    rule = Rule.objects.select_for_update().select_related("device__region").get(pk=rule.pk)
+    rule = (
+        Rule.objects.select_for_update(of=("self",))
+        .select_related("device__region")
+        .get(pk=rule.pk)
+    )
     _require_editor(actor, rule)
     if rule.device_id is None:
         raise DomainError(_("默认规则不能删除，可以停用"), code="default_rule")
