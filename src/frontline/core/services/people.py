@@ -206,3 +206,19 @@ def reveal_personal_field(
         remote_addr=remote_addr,
     )
     return getattr(obj, field) or ""
+
+
+def nearest_station(region) -> Organization | None:
+    """The 应急管理站 (or community rescue station) on the region itself or nearest above it:
+    who a hazard's or an alarm's supervised task goes to."""
+    codes = [code for code in region.path.split("/") if code][::-1]
+    stations = {
+        org.region.code: org
+        for org in Organization.objects.filter(
+            kind__in=[OrganizationKind.STATION, OrganizationKind.COMMUNITY_STATION],
+            region__code__in=codes,
+        )
+        .select_related("region")
+        .order_by("-id")
+    }
+    return next((stations[code] for code in codes if code in stations), None)

@@ -9,10 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from frontline.core.models import (
-    Organization,
-    OrganizationKind,
     TaskPriority,
 )
+from frontline.core.services.people import nearest_station
 from frontline.core.services.supervision import assign_task
 from frontline.hazards.models import (
     Hazard,
@@ -52,25 +51,6 @@ def escalate_overdue_hazards(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def responsible_organization(hazard: Hazard) -> Organization | None:
-    """The 应急管理站 of the hazard's township (the nearest station above the hazard)."""
-    paths = [p for p in hazard.region.path.split("/") if p]
-    codes = paths[::-1]
-    stations = {
-        org.region.code: org
-        for org in Organization.objects.filter(
-            kind__in=[OrganizationKind.STATION, OrganizationKind.COMMUNITY_STATION],
-            region__code__in=codes,
-        )
-        .select_related("region")
-        .order_by("-id")
-    }
-    for code in codes:
-        if code in stations:
-            return stations[code]
-    return None
-
-
 @transaction.atomic
 def _handle_due_hazard(pk: int, now: datetime) -> str:
     hazard = (
@@ -108,7 +88,7 @@ def _handle_due_hazard(pk: int, now: datetime) -> str:
         return "reminded"
     if hazard.supervised_task_id is not None:
         return "skipped"
-    organization = responsible_organization(hazard)
+    organization = nearest_station(hazard.region)
     body = _("隐患 %(number)s「%(title)s」超过整改期限 %(due)s 仍未整改完成，请督促整改。") % {
         "number": hazard.number,
         "title": hazard.title,

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from frontline.core.errors import DomainError
-from frontline.core.models import Channel, Organization, OrganizationKind, Region, RoleAssignment
+from frontline.core.models import Channel, Region, RoleAssignment
 from frontline.core.roles import Capability, Role
 from frontline.core.services.notifications import notify_users, queue_notification
+from frontline.core.services.people import nearest_station
 from frontline.core.services.supervision import assign_task
 from frontline.core.services.validation import Cleaner, require
 from frontline.monitoring.kinds import metric_of
@@ -237,20 +238,8 @@ def _announce(alarm: Alarm, device: Device, users: list) -> None:
         _open_task(alarm, device, body)
 
 
-def station_of(region: Region) -> Organization | None:
-    codes = [code for code in region.path.split("/") if code][::-1]
-    stations = {
-        org.region.code: org
-        for org in Organization.objects.filter(
-            kind__in=[OrganizationKind.STATION, OrganizationKind.COMMUNITY_STATION],
-            region__code__in=codes,
-        ).select_related("region")
-    }
-    return next((stations[code] for code in codes if code in stations), None)
-
-
 def _open_task(alarm: Alarm, device: Device, body: str) -> None:
-    station = station_of(device.region)
+    station = nearest_station(device.region)
     if station is None:
         _event(alarm, None, "no_station", note=_("未找到负责的应急管理站，未下达督办任务"))
         return
@@ -380,16 +369,6 @@ def alarm_to_hazard(*, actor, alarm: Alarm):
     alarm.save(update_fields=["hazard"])
     _event(alarm, actor, "hazard_created", note=hazard.number, hazard_id=hazard.pk)
     return hazard
-
-
-def open_alarm_counts(queryset) -> dict:
-    """Open alarms by severity, for a badge or a chart."""
-    from django.db.models import Count
-
-    rows = (
-        queryset.filter(state__in=OPEN_ALARM_STATES).values_list("severity").annotate(n=Count("id"))
-    )
-    return dict(rows)
 
 
 # --- the offline sweep -------------------------------------------------------------------------

@@ -157,20 +157,16 @@ _cache_loaded = 0.0
 _lock = threading.Lock()
 
 
+def forget_devices_now() -> None:
+    global _cache_loaded
+    with _lock:
+        _cache_loaded = 0.0
+
+
 def forget_devices() -> None:
-    global _cache_loaded
-    with _lock:
-        _cache_loaded = 0.0
-    transaction.on_commit(_expire)
-
-
-def _expire() -> None:
-    global _cache_loaded
-    with _lock:
-        _cache_loaded = 0.0
-
-
-forget_devices_now = _expire
+    """Now, and again after the commit: a read in between must not keep the old rows."""
+    forget_devices_now()
+    transaction.on_commit(forget_devices_now)
 
 
 def devices_by_code() -> dict[str, DeviceInfo]:
