@@ -38,6 +38,7 @@ from frontline.monitoring.models import (
     DeviceStatus,
     Rule,
 )
+from frontline.monitoring.models.instants import to_micros
 from frontline.monitoring.services.devices import TOKEN_PREFIX, hash_device_token
 
 HISTORY_DAYS = 3
@@ -352,8 +353,7 @@ def _history(ctx, devices, now) -> None:
     hour = now.replace(minute=0, second=0)
     steps = int(timedelta(days=HISTORY_DAYS) / HISTORY_STEP)
     times = [hour - HISTORY_STEP * i for i in range(steps, 0, -1)]
-    adapt = connection.ops.adapt_datetimefield_value
-    stamps = [adapt(t) for t in times]
+    stamps = [to_micros(t) for t in times]
     epochs = [t.timestamp() for t in times]
     rain = {t: max(0.0, rng.normal(6, 5)) for t in epochs[-30:-22]}  # last night's shower
     rows, latest = [], []

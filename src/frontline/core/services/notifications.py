@@ -122,52 +122,64 @@ def notify_users(
 ) -> list[Notification]:
     """In-app notification for each user; SMS too when `sms` and the person has a mobile;
     and one webhook push per active endpoint that takes this kind."""
-    common = {
-        "kind": kind,
-        "subject": subject,
-        "body": body,
-        "link": link,
-        "related": related,
-        "urgent": urgent,
-    }
-    recipients = {u.pk: u for u in users if u is not None}
-    persons = (
-        {p.user_id: p for p in Person.objects.filter(user_id__in=list(recipients))}
-        if sms and recipients
-        else {}
-    )
-    rows: list[Notification] = []
-    for user in recipients.values():
-        rows.append(_outbox_row(channel=Channel.IN_APP, recipient=user, **common))
-        person = persons.get(user.pk)
-        if sms and person is not None and person.mobile:
-            rows.append(
-                _outbox_row(
-                    channel=Channel.SMS,
-                    recipient=user,
-                    recipient_person=person,
-                    address=person.mobile,
-                    **common,
-                )
-            )
-        if sms and user.email:
-            rows.append(
-                _outbox_row(channel=Channel.EMAIL, recipient=user, address=user.email, **common)
-            )
-    if webhooks:
-        for endpoint in WebhookEndpoint.objects.filter(is_active=True):
-            if endpoint.kinds and kind not in endpoint.kinds:
-                continue
-            rows.append(
-                _outbox_row(
-                    channel=Channel.WEBHOOK, endpoint=endpoint, address=endpoint.url, **common
-                )
-            )
-    # One INSERT for all of them: an alarm or an escalation notifies a whole station.
-    Notification.objects.bulk_create(rows)
-    for row in rows:
-        _deliver_after_commit(row.pk)
-    return rows
+    outbox = Outbox()
+    outbox.notify_users(users, kind=kind, subject=subject, body=body, link=link,
+                        related=related, urgent=urgent, sms=sms, webhooks=webhooks)  # fmt: skip
+    return outbox.send()
+
+
+class Outbox:
+    """Notifications of many events gathered and written in one INSERT: an alarm or an
+    escalation notifies a whole station, and an alarm storm raises dozens at once. People
+    and webhook endpoints are read once per outbox, not once per event."""
+
+    def __init__(self) -> None:
+        self.rows: list[Notification] = []
+        self._persons: dict[int, Person | None] = {}
+        self._endpoints: list[WebhookEndpoint] | None = None
+
+    def add(self, **fields) -> None:
+        """One row, with the fields of `queue_notification`."""
+        self.rows.append(_outbox_row(**fields))
+
+    def notify_users(self, users: Iterable, *, sms: bool = False, webhooks: bool = True,
+                     **common) -> None:  # fmt: skip
+        recipients = {u.pk: u for u in users if u is not None}
+        persons = self._persons_of(recipients) if sms else {}
+        for user in recipients.values():
+            self.add(channel=Channel.IN_APP, recipient=user, **common)
+            person = persons.get(user.pk)
+            if sms and person is not None and person.mobile:
+                self.add(channel=Channel.SMS, recipient=user, recipient_person=person,
+                         address=person.mobile, **common)  # fmt: skip
+            if sms and user.email:
+                self.add(channel=Channel.EMAIL, recipient=user, address=user.email, **common)
+        if webhooks:
+            for endpoint in self._active_endpoints():
+                if not endpoint.kinds or common["kind"] in endpoint.kinds:
+                    self.add(channel=Channel.WEBHOOK, endpoint=endpoint, address=endpoint.url,
+                             **common)  # fmt: skip
+
+    def send(self) -> list[Notification]:
+        """Write the rows and schedule their delivery after the commit."""
+        rows, self.rows = self.rows, []
+        Notification.objects.bulk_create(rows)
+        for row in rows:
+            _deliver_after_commit(row.pk)
+        return rows
+
+    def _persons_of(self, recipients: dict) -> dict:
+        missing = [pk for pk in recipients if pk not in self._persons]
+        if missing:
+            found = {p.user_id: p for p in Person.objects.filter(user_id__in=missing)}
+            for pk in missing:
+                self._persons[pk] = found.get(pk)
+        return {pk: self._persons[pk] for pk in recipients}
+
+    def _active_endpoints(self) -> list[WebhookEndpoint]:
+        if self._endpoints is None:
+            self._endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+        return self._endpoints
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from frontline.core.scoping import ScopedQuerySet
 from frontline.monitoring.kinds import DeviceKind
+from frontline.monitoring.models.instants import InstantField
 
 
 class DeviceStatus(models.TextChoices):
@@ -74,38 +75,36 @@ class Device(models.Model):
 
 
 class Observation(models.Model):
-    """One stored reading. (device, metric, time) is unique: a reading sent twice is kept
-    once, which is what makes redelivery after a crash harmless."""
+    """One stored reading. (device, metric, time) is the key: a reading sent twice is kept
+    once, which is what makes redelivery after a crash harmless.
 
-    id = models.BigAutoField(primary_key=True)
+    The key is the table itself (on SQLite a WITHOUT ROWID table, see migration 0004):
+    no row id and no second index to keep, so each reading is one B-tree insert."""
+
+    pk = models.CompositePrimaryKey("device", "metric", "at")
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(_("指标"), max_length=32)
-    at = models.DateTimeField(_("时间"))
+    at = InstantField(_("时间"))
     value = models.FloatField(_("数值"))
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "监测数据")
         verbose_name_plural = pgettext_lazy("plural", "监测数据")
-        constraints = [
-            models.UniqueConstraint(fields=["device", "metric", "at"], name="observation_once")
-        ]
 
     def __str__(self) -> str:
         return f"{self.metric}={self.value:g} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class LatestValue(models.Model):
+    pk = models.CompositePrimaryKey("device", "metric")
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="latest")
     metric = models.CharField(_("指标"), max_length=32)
-    at = models.DateTimeField(_("时间"))
+    at = InstantField(_("时间"))
     value = models.FloatField(_("数值"))
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "最新值")
         verbose_name_plural = pgettext_lazy("plural", "最新值")
-        constraints = [
-            models.UniqueConstraint(fields=["device", "metric"], name="latest_value_once")
-        ]
 
     def __str__(self) -> str:
         return f"{self.metric}={self.value:g}"

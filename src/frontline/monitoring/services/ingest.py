@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
-from frontline.monitoring.models import Device, DeviceStatus, LatestValue
+from frontline.monitoring.models import Device, DeviceStatus
+from frontline.monitoring.models.instants import EPOCH, MICROSECOND, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
-from frontline.monitoring.services.rules import evaluate, rule_book
+from frontline.monitoring.services.rules import evaluate, quiet, rule_book
 
 MAX_BATCH = 20_000
 _SEEN_RESOLUTION = timedelta(seconds=30)
@@ -45,6 +46,7 @@ class Valid:
     at: datetime
     value: float
     detail: dict | None
+    micros: int = 0  # `at` as stored: microseconds since the epoch
 
 
 def _max_age() -> timedelta:
@@ -96,18 +98,54 @@ def _number(raw) -> float | None:
 
 def validate(
     readings: Sequence[Reading], now: datetime, only_device: str | None = None
-) -> tuple[list[Valid], list[ReadingError]]:
+) -> tuple[list[Valid], list[ReadingError], int]:
+    """The valid readings (each (device, metric, time) once), the refused ones with their
+    reasons, and how many valid readings repeated one earlier in the batch.
+
+    The loop takes the common case (a known device, a number in range, an aware datetime)
+    with a few dictionary lookups and integer comparisons: it runs for every reading.
+    Anything else goes through `_check`, which says exactly what is wrong."""
     devices = devices_by_code()
     window = (now - _max_age(), now + _max_skew())
+    oldest, newest = to_micros(window[0]), to_micros(window[1])
+    limits_of: dict[tuple[str, str], tuple[float, float] | None] = {}
     valid: list[Valid] = []
     errors: list[ReadingError] = []
+    seen: set[tuple[int, str, int]] = set()
+    repeats = 0
     for index, reading in enumerate(readings):
-        checked = _check(index, reading, devices, only_device, now, window)
-        if isinstance(checked, Valid):
-            valid.append(checked)
-        else:
-            errors.append(checked)
-    return valid, errors
+        item = None
+        device, metric, value, at = (
+            devices.get(reading.device), reading.metric, reading.value, reading.at)  # fmt: skip
+        if (
+            device is not None
+            and device.is_active
+            and (only_device is None or reading.device == only_device)
+            and type(value) in (float, int)
+            and type(at) is datetime
+            and at.tzinfo is not None
+        ):
+            key = (device.kind, metric)
+            limits = limits_of.get(key, False)
+            if limits is False:
+                spec = metric_of(*key)
+                limits = limits_of[key] = (spec.low, spec.high) if spec else None
+            micros = (at - EPOCH) // MICROSECOND
+            if limits and limits[0] <= value <= limits[1] and oldest <= micros <= newest:
+                item = Valid(index, device, metric, at, float(value), reading.detail, micros)
+        if item is None:
+            item = _check(index, reading, devices, only_device, now, window)
+            if isinstance(item, ReadingError):
+                errors.append(item)
+                continue
+            item.micros = to_micros(item.at)
+        key = (item.device.id, item.metric, item.micros)
+        if key in seen:
+            repeats += 1
+            continue
+        seen.add(key)
+        valid.append(item)
+    return valid, errors, repeats
 
 
 def _check(index, reading, devices, only_device, now, window) -> Valid | ReadingError:
@@ -159,47 +197,25 @@ def ingest_readings(
             _("一批最多 %(n)d 条读数") % {"n": MAX_BATCH}, details={"readings": len(readings)}
         )
     now = now or timezone.now()
-    valid, errors = validate(readings, now, only_device)
+    valid, errors, repeats = validate(readings, now, only_device)
     result = IngestResult(errors=errors)
     if not valid:
         return result
-    received = len(valid)
-    valid = _unique(valid)
     with transaction.atomic():
         result.stored = _store_observations(valid)
-        result.duplicates = received - result.stored
+        result.duplicates = len(valid) + repeats - result.stored
         previous = _latest_times(valid)
         _move_latest(valid)
         _mark_seen_and_faults(valid, now)
         # Rules read each reading once and in order: only what is newer than the latest
         # value before this batch (a redelivered or late reading changes nothing).
-        fresh = [v for v in valid if v.at > previous.get((v.device.id, v.metric), _EPOCH)]
+        fresh = [v for v in valid if v.micros > previous.get((v.device.id, v.metric), -1)]
         signals = _run_rules(fresh, now)
         counts = alarms.apply_signals(signals, now=now, source=source)
     result.alarms_raised = counts["raised"]
     result.alarms_repeated = counts["repeated"]
     result.alarms_cleared = counts["cleared"]
     return result
-
-
-def _unique(valid: list[Valid]) -> list[Valid]:
-    """The first of readings repeated within the batch (same device, metric and time)."""
-    seen: set[tuple] = set()
-    unique = []
-    for item in valid:
-        key = (item.device.id, item.metric, item.at)
-        if key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique
-
-
-def _db_time():
-    """Django's datetime adapter, or its equivalent without the per-call checks on SQLite
-    (text in UTC, as `str()` of the naive datetime): called once per reading."""
-    if connection.vendor == "sqlite" and settings.USE_TZ:
-        return lambda value: str(value.astimezone(UTC).replace(tzinfo=None))
-    return connection.ops.adapt_datetimefield_value
 
 
 def _write_rows(table: str, columns: tuple[str, ...], pg_types: tuple[str, ...], rows, tail: str):
@@ -234,12 +250,11 @@ def _write_arrays(table: str, names: str, pg_types: tuple[str, ...], rows, tail:
 
 
 _READING_COLUMNS = ("device_id", "metric", "at", "value")
-_READING_TYPES = ("bigint", "text", "timestamptz", "float8")
+_READING_TYPES = ("bigint", "text", "bigint", "float8")
 
 
 def _store_observations(valid: list[Valid]) -> int:
-    adapt = _db_time()
-    rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in valid]
+    rows = [(v.device.id, v.metric, v.micros, v.value) for v in valid]
     return _write_rows(
         "monitoring_observation",
         _READING_COLUMNS,
@@ -258,14 +273,10 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({','.join(['%s'] * len(values))})", values
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], datetime]:
+def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], int]:
+    """The stored latest time (microseconds) of each (device, metric) in the batch."""
     devices, device_params = _in("device_id", {v.device.id for v in valid})
     metrics, metric_params = _in("metric", {v.metric for v in valid})
-    field = LatestValue._meta.get_field("at")
-    convert = connection.ops.get_db_converters(field.get_col(LatestValue._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT device_id, metric, at FROM monitoring_latestvalue WHERE {devices} "
@@ -273,22 +284,16 @@ def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], datetime]:
             device_params + metric_params,
         )
         rows = cursor.fetchall()
-    result = {}
-    for device, metric, at in rows:
-        for converter in convert:
-            at = converter(at, None, connection)
-        result[(device, metric)] = at
-    return result
+    return {(device, metric): at for device, metric, at in rows}
 
 
 def _move_latest(valid: list[Valid]) -> None:
     newest: dict[tuple[int, str], Valid] = {}
     for item in valid:
         key = (item.device.id, item.metric)
-        if key not in newest or item.at > newest[key].at:
+        if key not in newest or item.micros > newest[key].micros:
             newest[key] = item
-    adapt = _db_time()
-    rows = [(v.device.id, v.metric, adapt(v.at), v.value) for v in newest.values()]
+    rows = [(v.device.id, v.metric, v.micros, v.value) for v in newest.values()]
     # Only forward: a late reading never replaces a newer latest value.
     _write_rows(
         "monitoring_latestvalue",
@@ -368,32 +373,56 @@ def mark_seen(device_codes: Iterable[str], at: datetime | None = None) -> int:
 
 
 def _run_rules(valid: list[Valid], now: datetime) -> list[alarms.Signal]:
+    """Each (device, metric)'s readings through its rules, in time order. A rule's state
+    belongs to one device, so the series of different devices do not wait for each other;
+    the signals come back in time order for the alarms."""
     book = rule_book()
+    series: dict[tuple[int, str], list[Valid]] = {}
+    for item in sorted(valid, key=_micros):
+        key = (item.device.id, item.metric)
+        if key in series:
+            series[key].append(item)
+        else:
+            series[key] = [item]
     work = []
-    for item in sorted(valid, key=lambda v: v.at):
-        rules = book.for_reading(item.device.id, item.device.kind, item.metric)
+    for (device_id, metric), items in series.items():
+        rules = book.for_reading(device_id, items[0].device.kind, metric)
         if rules:
-            work.append((item, rules))
+            work.append((items, rules))
     if not work:
         return []
-    states = _load_states({item.device.id for item, _rules in work},
-                          {rule.id for _item, rules in work for rule in rules})  # fmt: skip
-    changed: set[tuple[int, int]] = set()
+    states = _load_states({items[0].device.id for items, _rules in work},
+                          {rule.id for _items, rules in work for rule in rules})  # fmt: skip
+    # The rules replace what they remember (lists included) rather than change it in place,
+    # so a shallow copy is enough to tell afterwards which states changed.
+    loaded = {key: dict(state) for key, state in states.items()}
     signals: list[alarms.Signal] = []
-    for item, rules in work:
-        at = item.at.timestamp()
+    for items, rules in work:
+        device = items[0].device
         for rule in rules:
-            key = (rule.id, item.device.id)
-            state = states.setdefault(key, {})
-            before = dict(state)
-            outcome = evaluate(rule, state, at, item.value, item.device.attributes)
-            if state != before:
-                changed.add(key)
-            if outcome is not None:
-                signals.append(alarms.Signal(outcome, rule, item.device, item.at, item.value,
-                                             item.detail))  # fmt: skip
-    _save_states({key: states[key] for key in changed}, now)
+            key = (rule.id, device.id)
+            state = states.get(key)
+            if state is None:
+                state = states[key] = {}
+            for item in items:
+                if quiet(rule, state, item.value, device.attributes):
+                    continue
+                outcome = evaluate(rule, state, item.micros / 1e6, item.value, device.attributes)
+                if outcome is not None:
+                    signals.append(alarms.Signal(outcome, rule, device, item.at, item.value,
+                                                 item.detail))  # fmt: skip
+    _save_states({key: state for key, state in states.items() if state != loaded.get(key, {})},
+                 now)  # fmt: skip
+    signals.sort(key=_signal_time)
     return signals
+
+
+def _micros(item: Valid) -> int:
+    return item.micros
+
+
+def _signal_time(signal: alarms.Signal) -> datetime:
+    return signal.at
 
 
 def _load_states(device_ids: set[int], rule_ids: set[int]) -> dict[tuple[int, int], dict]:

@@ -10,7 +10,8 @@ import math
 import operator
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from frontline.monitoring.models import Condition, Operator, Rule
 
@@ -22,6 +23,15 @@ CLEAR = "clear"
 ANOMALY_ALPHA = 0.05
 ANOMALY_WARMUP = 30
 DEFAULT_RATE_WINDOW = 60  # a rate is "change per minute" unless the rule says otherwise
+
+
+_COMPARE = {
+    Operator.GT.value: operator.gt,
+    Operator.GE.value: operator.ge,
+    Operator.LT.value: operator.lt,
+    Operator.LE.value: operator.le,
+}
+_PLAIN = {Condition.THRESHOLD.value, Condition.REPEAT.value, Condition.DURATION.value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +54,14 @@ class RuleSpec:
     severity: str
     auto_clear: bool
     message: str
+    # The comparison of `operator`, looked up once: ingest asks it for every reading.
+    hit: Callable[[float, float], bool] = field(default=operator.ge, compare=False, repr=False)
+    # A rule that compares the reading itself with a threshold: see `quiet`.
+    plain: bool = field(default=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hit", _COMPARE.get(self.operator, operator.le))
+        object.__setattr__(self, "plain", self.condition in _PLAIN)
 
     @classmethod
     def of(cls, rule: Rule) -> RuleSpec:
@@ -69,12 +87,6 @@ class RuleSpec:
         )
 
 
-_COMPARE = {
-    Operator.GT.value: operator.gt,
-    Operator.GE.value: operator.ge,
-    Operator.LT.value: operator.lt,
-    Operator.LE.value: operator.le,
-}
 # Plain strings: comparing with the choices' enum members costs more than the rule itself.
 _ANOMALY, _RATE = Condition.ANOMALY.value, Condition.RATE.value
 _DURATION, _REPEAT = Condition.DURATION.value, Condition.REPEAT.value
@@ -96,7 +108,18 @@ def threshold_of(rule: RuleSpec, attributes: dict) -> float | None:
 def _released(rule: RuleSpec, measure: float, threshold: float) -> bool:
     """Back to normal, with hysteresis: past the clear threshold on the good side."""
     limit = rule.clear_threshold if rule.clear_threshold is not None else threshold
-    return not compare(rule.operator, measure, limit)
+    return not rule.hit(measure, limit)
+
+
+def quiet(rule: RuleSpec, state: dict, value: float, attributes: dict) -> bool:
+    """True when `evaluate` would surely return None and leave the state as it is: a rule
+    on the reading itself (threshold, repeated, for a duration), not on, not counting a
+    duration, and a reading on the good side. Most readings of a normal day are that, and
+    ingest skips them with a comparison."""
+    if not rule.plain or state.get("on") or "since" in state:
+        return False
+    threshold = threshold_of(rule, attributes) if rule.threshold_attribute else rule.threshold
+    return threshold is None or not rule.hit(value, threshold)
 
 
 def evaluate(rule: RuleSpec, state: dict, at: float, value: float, attributes: dict) -> str | None:
@@ -107,7 +130,7 @@ def evaluate(rule: RuleSpec, state: dict, at: float, value: float, attributes: d
     something to remember, so a quiet rule costs no write."""
     if rule.condition == _ANOMALY:
         return _anomaly(rule, state, value)
-    threshold = threshold_of(rule, attributes)
+    threshold = threshold_of(rule, attributes) if rule.threshold_attribute else rule.threshold
     if threshold is None:
         return None
     if rule.condition == _RATE:
@@ -116,7 +139,7 @@ def evaluate(rule: RuleSpec, state: dict, at: float, value: float, attributes: d
             return None
     else:
         measure = value
-    hit = compare(rule.operator, measure, threshold)
+    hit = rule.hit(measure, threshold)
     if rule.condition == _DURATION:
         hit = _held_long_enough(rule, state, at, hit)
     elif rule.condition == _REPEAT:

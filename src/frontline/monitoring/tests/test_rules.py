@@ -2,8 +2,18 @@
 
 import math
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from frontline.monitoring.models import AlarmSeverity, Condition
-from frontline.monitoring.services.rules import CLEAR, RAISE, RuleBook, RuleSpec, evaluate
+from frontline.monitoring.services.rules import (
+    CLEAR,
+    RAISE,
+    RuleBook,
+    RuleSpec,
+    evaluate,
+    quiet,
+)
 
 
 def rule(condition=Condition.THRESHOLD, **kw) -> RuleSpec:
@@ -102,3 +112,51 @@ def test_an_override_replaces_the_default_of_its_type_for_its_device():
     book = RuleBook([default, other, override])
     assert {r.id for r in book.for_reading(7, "residual_current", "residual_current")} == {2, 3}
     assert {r.id for r in book.for_reading(8, "residual_current", "residual_current")} == {1, 2}
+
+
+# --- the ingest's shortcut -------------------------------------------------------------------
+
+
+_states = st.fixed_dictionaries(
+    {},
+    optional={
+        "on": st.booleans(),
+        "since": st.floats(0, 100),
+        "hits": st.lists(st.floats(0, 100), max_size=3),
+        "last": st.tuples(st.floats(0, 100), st.floats(0, 500)).map(list),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    condition=st.sampled_from(list(Condition)),
+    operator=st.sampled_from(["gt", "ge", "lt", "le"]),
+    threshold=st.one_of(st.none(), st.floats(0, 500)),
+    attribute=st.sampled_from(["", "limit"]),
+    attributes=st.sampled_from([{}, {"limit": 30}, {"limit": 300.5}]),
+    state=_states,
+    value=st.floats(0, 600),
+    at=st.floats(101, 200),
+)
+def test_a_quiet_reading_changes_nothing(condition, operator, threshold, attribute,
+                                        attributes, state, value, at):  # fmt: skip
+    """Ingest skips a reading when `quiet` says so: evaluating it must give nothing and
+    leave the state exactly as it was."""
+    spec = rule(condition, operator=operator, threshold=threshold, threshold_attribute=attribute,
+                repeat_count=2, duration_seconds=10, window_seconds=60)  # fmt: skip
+    if not quiet(spec, state, value, attributes):
+        return
+    before = {key: list(v) if isinstance(v, list) else v for key, v in state.items()}
+    assert evaluate(spec, state, at, value, attributes) is None
+    assert state == before
+
+
+def test_quiet_lets_through_what_matters():
+    spec = rule(Condition.THRESHOLD, threshold=300.0)
+    assert quiet(spec, {}, 120, {})
+    assert not quiet(spec, {}, 320, {}), "over the threshold"
+    assert not quiet(spec, {"on": True}, 120, {}), "an open alarm may clear"
+    assert not quiet(rule(Condition.DURATION), {"since": 5.0}, 120, {}), "a duration resets"
+    assert not quiet(rule(Condition.ANOMALY), {}, 120, {}), "the model learns every reading"
+    assert not quiet(rule(Condition.RATE), {}, 120, {}), "a rate remembers the last reading"

@@ -1,0 +1,147 @@
+"""How readings are stored: keyed by (device, metric, time), time as integer microseconds,
+and the batch's alarms written together."""
+
+import importlib
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from frontline.core.models import Notification
+from frontline.monitoring.models import (
+    Alarm,
+    AlarmEvent,
+    AlarmState,
+    Device,
+    LatestValue,
+    Observation,
+)
+from frontline.monitoring.models.instants import from_micros, to_micros
+from frontline.monitoring.queries import series_of
+from frontline.monitoring.readings import Reading
+from frontline.monitoring.services import alarms as alarm_services
+from frontline.monitoring.services.devices import device_info
+from frontline.monitoring.services.ingest import ingest_readings
+from frontline.monitoring.services.rules import RAISE, rule_book
+from frontline.monitoring.testing import make_device
+
+pytestmark = pytest.mark.django_db
+
+migration = importlib.import_module("frontline.monitoring.migrations.0004_readings_keyed_by_time")
+
+
+def test_micros_are_exact_both_ways():
+    for moment in (
+        datetime(2026, 11, 28, 10, 0, 0, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(1969, 7, 20, 20, 17, 40, tzinfo=UTC),
+    ):
+        assert from_micros(to_micros(moment)) == moment
+    assert to_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000
+
+
+def test_the_tables_are_their_keys():
+    if connection.vendor == "sqlite":
+        for table in ("monitoring_observation", "monitoring_latestvalue"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [table])
+                (sql,) = cursor.fetchone()
+            # A migration that rebuilt the table through Django would drop this.
+            assert sql.rstrip().endswith("WITHOUT ROWID"), sql
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "monitoring_observation")
+    keys = [c["columns"] for c in constraints.values() if c["primary_key"]]
+    assert keys == [["device_id", "metric", "at"]]
+
+
+def test_readings_come_back_as_they_went_in(world):
+    make_device(world.village, code="ct", kind="cable_temperature")
+    moment = timezone.now().replace(microsecond=123_456) - timedelta(minutes=5)
+    ingest_readings(
+        [
+            Reading("ct", "cable_temperature", 41.5, moment),
+            Reading("ct", "cable_temperature", 42.5, moment + timedelta(microseconds=1)),
+        ],
+        source="test",
+    )
+    assert list(Observation.objects.order_by("at").values_list("at", "value")) == [
+        (moment, 41.5),
+        (moment + timedelta(microseconds=1), 42.5),
+    ]
+    assert LatestValue.objects.get().at == moment + timedelta(microseconds=1)
+    device = Device.objects.get(code="ct")
+    (series,) = series_of(
+        device, metric="cable_temperature", since=moment, until=moment + timedelta(seconds=1)
+    )
+    assert [value for _at, value in series["points"]] == [41.5, 42.5]
+    assert Observation.objects.filter(at__gt=moment).count() == 1
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-28 10:00:00", datetime(2026, 11, 28, 10, tzinfo=UTC)),
+        ("2026-11-28 10:00:00.000007", datetime(2026, 11, 28, 10, 0, 0, 7, tzinfo=UTC)),
+        ("1999-12-31 23:59:59.999999", datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+    ],
+)
+def test_the_migration_converts_stored_times_exactly(text, expected):
+    """Migration 0004 turns the times Django stored before into microseconds, in SQL."""
+    # Without parameters, as the migration runs it: the SQL keeps its own "%s".
+    if connection.vendor == "sqlite":
+        sql = f"SELECT {migration.SQLITE_MICROS} FROM (SELECT '{text}' AS at)"
+    else:
+        sql = f"SELECT {migration.POSTGRES_MICROS} FROM (SELECT '{text}+00'::timestamptz AS at) t"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        (micros,) = cursor.fetchone()
+    assert micros == to_micros(expected)
+
+
+# --- alarms of a batch -------------------------------------------------------------------------
+
+
+def test_a_storm_costs_no_more_statements_for_eighteen_alarms_than_for_six(world):
+    codes = [f"rc{i}" for i in range(10)]
+    for code in codes:
+        make_device(world.village, code=code)
+    moment = timezone.now() - timedelta(minutes=1)
+
+    def storm(devices, offset):
+        at = moment + timedelta(seconds=offset)
+        return [Reading(code, "residual_current", 520, at) for code in devices]
+
+    ingest_readings(storm(codes[:2], 0), source="test")  # rules and devices cached
+    with CaptureQueriesContext(connection) as small:
+        ingest_readings(storm(codes[2:4], 1), source="test")
+    with CaptureQueriesContext(connection) as large:
+        ingest_readings(storm(codes[4:], 2), source="test")
+    # Three alarm types per device (warning, alarm, repeated... not yet: two readings).
+    raised = Alarm.objects.filter(state=AlarmState.ACTIVE).count()
+    assert raised == 2 * len(codes)
+    assert len(large) <= len(small), [q["sql"][:80] for q in large.captured_queries]
+    assert Notification.objects.filter(kind="alarm_raised").count() >= raised
+
+
+def test_an_alarm_raised_meanwhile_by_another_process_takes_the_repeat(world):
+    """Two ingest processes see the same fire at once: the one that commits second finds
+    the partial unique constraint and repeats the other's alarm instead of failing."""
+    make_device(world.village, code="rc")
+    info = device_info("rc")
+    rule = next(r for r in rule_book().for_reading(info.id, info.kind, "residual_current")
+                if r.alarm_type == "residual_current_alarm")  # fmt: skip
+    now = timezone.now()
+    signal = alarm_services.Signal(RAISE, rule, info, now, 520.0, None)
+    alarm_services.apply_signals([signal], now=now, source="test")
+    first = Alarm.objects.get()
+    # The second process had not seen it: its batch raises a new one.
+    batch = alarm_services._Batch("test")
+    batch.raise_(alarm_services.Signal(RAISE, rule, info, now + timedelta(seconds=1), 530.0, None))
+    batch.write()
+    assert Alarm.objects.count() == 1
+    first.refresh_from_db()
+    assert first.count == 2 and first.value == 530.0
+    assert AlarmEvent.objects.filter(alarm=first, kind="raised").count() == 1
