@@ -79,10 +79,15 @@ class Observation(models.Model):
     once, which is what makes redelivery after a crash harmless.
 
     The key is the table itself (on SQLite a WITHOUT ROWID table, see migration 0004):
-    no row id and no second index to keep, so each reading is one B-tree insert."""
+    no row id and no second index to keep, so each reading is one B-tree insert. There is
+    no foreign-key constraint in the database: PostgreSQL would check every reading against
+    the device table, which costs more than storing the reading. Ingest writes readings of
+    registered devices only, and deleting a device deletes its readings (Django's cascade)."""
 
     pk = models.CompositePrimaryKey("device", "metric", "at")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     metric = models.CharField(_("指标"), max_length=32)
     at = InstantField(_("时间"))
     value = models.FloatField(_("数值"))

@@ -145,3 +145,15 @@ def test_an_alarm_raised_meanwhile_by_another_process_takes_the_repeat(world):
     first.refresh_from_db()
     assert first.count == 2 and first.value == 530.0
     assert AlarmEvent.objects.filter(alarm=first, kind="raised").count() == 1
+
+
+def test_deleting_a_device_deletes_its_readings(world):
+    """No foreign key in the database: Django's cascade does it."""
+    device, _token = make_device(world.village, code="ct", kind="cable_temperature")
+    make_device(world.village, code="other", kind="cable_temperature")
+    moment = timezone.now() - timedelta(minutes=1)
+    ingest_readings([Reading(code, "cable_temperature", 40, moment) for code in ("ct", "other")],
+                    source="test")  # fmt: skip
+    device.delete()
+    assert list(Observation.objects.values_list("device__code", flat=True)) == ["other"]
+    assert list(LatestValue.objects.values_list("device__code", flat=True)) == ["other"]
