@@ -157,3 +157,17 @@ def test_deleting_a_device_deletes_its_readings(world):
     device.delete()
     assert list(Observation.objects.values_list("device__code", flat=True)) == ["other"]
     assert list(LatestValue.objects.values_list("device__code", flat=True)) == ["other"]
+
+
+def test_a_batch_partly_stored_keeps_what_is_new(world):
+    """On PostgreSQL the COPY meets the stored reading and the batch goes in again as an
+    INSERT … ON CONFLICT; on SQLite that INSERT is the only way. Either way: the new
+    readings are stored, the old one counted as a duplicate."""
+    make_device(world.village, code="ct", kind="cable_temperature")
+    moment = timezone.now() - timedelta(minutes=5)
+    readings = [Reading("ct", "cable_temperature", 40 + i, moment + timedelta(seconds=i))
+                for i in range(3)]  # fmt: skip
+    ingest_readings(readings[1:2], source="test")
+    result = ingest_readings(readings, source="test")
+    assert (result.stored, result.duplicates) == (2, 1)
+    assert sorted(Observation.objects.values_list("value", flat=True)) == [40, 41, 42]
