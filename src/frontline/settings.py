@@ -186,7 +186,6 @@ AUDITLOG_EXCLUDE_TRACKING_MODELS = (
     # double the writes of an alarm storm. Devices and rules stay audited.
     "monitoring.observation",
     "monitoring.latestvalue",
-    "monitoring.rulestate",
     "monitoring.alarm",
     "monitoring.alarmevent",
 )

@@ -1,7 +1,9 @@
 # Observations and latest values keyed by what identifies them, with time as integer
-# microseconds. Django cannot migrate a primary key to a composite one, so the tables are
-# rebuilt here by hand and their rows copied across; the state operations tell Django what
-# the tables now are.
+# microseconds, and the rules' memory of a device (formerly one RuleState row per rule and
+# device) kept on the latest value of the metric the rules watch: ingest then reads and
+# writes one row per (device, metric) and batch instead of two. Django cannot migrate a
+# primary key to a composite one, so the tables are rebuilt here by hand and their rows
+# copied across; the state operations tell Django what the tables now are.
 #
 # On SQLite the new tables are WITHOUT ROWID: the row lives in the key's own B-tree, so a
 # reading is one insert instead of a row plus an index entry. Django's SQLite schema editor
@@ -23,6 +25,7 @@ SQLITE = {
     "latestvalue": (
         "device_id bigint NOT NULL REFERENCES monitoring_device (id) DEFERRABLE INITIALLY "
         "DEFERRED, metric varchar(32) NOT NULL, at bigint NOT NULL, value real NOT NULL, "
+        "rule_states text NOT NULL DEFAULT '{}' CHECK (JSON_VALID(rule_states)), "
         "PRIMARY KEY (device_id, metric)"
     ),
 }
@@ -35,12 +38,32 @@ POSTGRES = {
     "latestvalue": (
         "device_id bigint NOT NULL REFERENCES monitoring_device (id) DEFERRABLE INITIALLY "
         "DEFERRED, metric varchar(32) NOT NULL, at bigint NOT NULL, value double precision "
-        "NOT NULL, CONSTRAINT monitoring_latestvalue_pk PRIMARY KEY (device_id, metric)"
+        "NOT NULL, rule_states jsonb NOT NULL DEFAULT '{}', "
+        "CONSTRAINT monitoring_latestvalue_pk PRIMARY KEY (device_id, metric)"
     ),
 }
 # Latest values and rule states are rewritten by every batch: with room left in each page,
 # PostgreSQL updates a row in place (a HOT update) instead of touching its index too.
-POSTGRES_FILLFACTOR = ("monitoring_latestvalue", "monitoring_rulestate")
+POSTGRES_FILLFACTOR = ("monitoring_latestvalue",)
+
+# Each rule state goes to the latest value of its rule's metric, under the rule's id.
+SQLITE_STATES = (
+    "UPDATE monitoring_latestvalue SET rule_states = ("
+    " SELECT json_group_object(CAST(s.rule_id AS TEXT), json(s.state))"
+    " FROM monitoring_rulestate s JOIN monitoring_rule r ON r.id = s.rule_id"
+    " WHERE s.device_id = monitoring_latestvalue.device_id"
+    " AND r.metric = monitoring_latestvalue.metric)"
+    " WHERE EXISTS (SELECT 1 FROM monitoring_rulestate s JOIN monitoring_rule r"
+    " ON r.id = s.rule_id WHERE s.device_id = monitoring_latestvalue.device_id"
+    " AND r.metric = monitoring_latestvalue.metric)"
+)
+POSTGRES_STATES = (
+    "UPDATE monitoring_latestvalue l SET rule_states = m.states FROM ("
+    " SELECT s.device_id, r.metric, jsonb_object_agg(s.rule_id::text, s.state) AS states"
+    " FROM monitoring_rulestate s JOIN monitoring_rule r ON r.id = s.rule_id"
+    " GROUP BY s.device_id, r.metric) m"
+    " WHERE l.device_id = m.device_id AND l.metric = m.metric"
+)
 
 # Django stored the times as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC on SQLite.
 SQLITE_MICROS = (
@@ -67,6 +90,8 @@ def rebuild(apps, schema_editor):
             )
             cursor.execute(f"DROP TABLE {table}")
             cursor.execute(f"ALTER TABLE {new} RENAME TO {table}")
+        cursor.execute(SQLITE_STATES if sqlite else POSTGRES_STATES)
+        cursor.execute("DROP TABLE monitoring_rulestate")
         if not sqlite:
             for table in POSTGRES_FILLFACTOR:
                 cursor.execute(f"ALTER TABLE {table} SET (fillfactor = 70)")
@@ -81,6 +106,12 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(rebuild)],
             state_operations=[
+                migrations.DeleteModel(name="RuleState"),
+                migrations.AddField(
+                    model_name="latestvalue",
+                    name="rule_states",
+                    field=models.JSONField(default=dict),
+                ),
                 migrations.RemoveConstraint(model_name="latestvalue", name="latest_value_once"),
                 migrations.RemoveConstraint(model_name="observation", name="observation_once"),
                 migrations.RemoveField(model_name="latestvalue", name="id"),
@@ -111,7 +142,7 @@ class Migration(migrations.Migration):
                     field=models.CompositePrimaryKey(
                         "device", "metric", blank=True, editable=False, primary_key=True,
                         serialize=False,
-                    ),  # fmt: skip
+                    ),
                 ),
                 migrations.AddField(
                     model_name="observation",
@@ -119,7 +150,7 @@ class Migration(migrations.Migration):
                     field=models.CompositePrimaryKey(
                         "device", "metric", "at", blank=True, editable=False, primary_key=True,
                         serialize=False,
-                    ),  # fmt: skip
+                    ),
                 ),
             ],
         ),

@@ -11,7 +11,6 @@ from frontline.monitoring.models.rules import (
     Condition,
     Operator,
     Rule,
-    RuleState,
 )
 
 __all__ = [
@@ -28,5 +27,4 @@ __all__ = [
     "Observation",
     "Operator",
     "Rule",
-    "RuleState",
 ]

@@ -101,11 +101,18 @@ class Observation(models.Model):
 
 
 class LatestValue(models.Model):
+    """The newest reading of one metric of a device, and what the rules on that metric
+    remember about the device (since when a threshold is exceeded, recent hits, the last
+    value, the running mean and variance of the anomaly model), keyed by rule id. Ingest
+    reads and writes both in one statement each per batch; the rules' memory is written
+    with the batch that changed it, so a restart continues where it stopped."""
+
     pk = models.CompositePrimaryKey("device", "metric")
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="latest")
     metric = models.CharField(_("指标"), max_length=32)
     at = InstantField(_("时间"))
     value = models.FloatField(_("数值"))
+    rule_states = models.JSONField(default=dict)
 
     class Meta:
         verbose_name = pgettext_lazy("singular", "最新值")

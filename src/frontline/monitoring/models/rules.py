@@ -95,20 +95,3 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class RuleState(models.Model):
-    """What a rule remembers about one device between readings: since when a threshold is
-    exceeded, recent hits, the last value, the running mean and variance. Written with the
-    batch that changed it, so a restart continues where it stopped."""
-
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
-    device = models.ForeignKey("monitoring.Device", on_delete=models.CASCADE, related_name="+")
-    state = models.JSONField(default=dict)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["rule", "device"], name="rule_state_once")]
-
-    def __str__(self) -> str:
-        return f"rule {self.rule_id} / device {self.device_id}"

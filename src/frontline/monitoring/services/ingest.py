@@ -204,13 +204,13 @@ def ingest_readings(
     with transaction.atomic():
         result.stored = _store_observations(valid)
         result.duplicates = len(valid) + repeats - result.stored
-        previous = _latest_times(valid)
-        _move_latest(valid)
+        latest = _latest_times(valid)
         _mark_seen_and_faults(valid, now)
         # Rules read each reading once and in order: only what is newer than the latest
         # value before this batch (a redelivered or late reading changes nothing).
-        fresh = [v for v in valid if v.micros > previous.get((v.device.id, v.metric), -1)]
-        signals = _run_rules(fresh, now)
+        fresh = [v for v in valid if v.micros > latest.get((v.device.id, v.metric), _NEVER)[0]]
+        signals, memory = _run_rules(fresh, latest)
+        _move_latest(valid, latest, memory)
         counts = alarms.apply_signals(signals, now=now, source=source)
     result.alarms_raised = counts["raised"]
     result.alarms_repeated = counts["repeated"]
@@ -300,35 +300,49 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({','.join(['%s'] * len(values))})", values
 
 
-def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], int]:
-    """The stored latest time (microseconds) of each (device, metric) in the batch."""
+_NEVER = (-1, None)
+
+
+def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], tuple[int, str]]:
+    """For each (device, metric) of the batch already known: the latest time (microseconds)
+    and what its rules remember (JSON text, decoded only where rules run)."""
     devices, device_params = _in("device_id", {v.device.id for v in valid})
     metrics, metric_params = _in("metric", {v.metric for v in valid})
+    states = "rule_states::text" if connection.vendor == "postgresql" else "rule_states"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT device_id, metric, at FROM monitoring_latestvalue WHERE {devices} "
-            f"AND {metrics}",
+            f"SELECT device_id, metric, at, {states} FROM monitoring_latestvalue "
+            f"WHERE {devices} AND {metrics}",
             device_params + metric_params,
         )
         rows = cursor.fetchall()
-    return {(device, metric): at for device, metric, at in rows}
+    return {(device, metric): (at, memory) for device, metric, at, memory in rows}
 
 
-def _move_latest(valid: list[Valid]) -> None:
+_LATEST_COLUMNS = (*_READING_COLUMNS, "rule_states")
+_LATEST_TYPES = (*_READING_TYPES, "jsonb")
+
+
+def _move_latest(valid: list[Valid], latest: dict, memory: dict[tuple[int, str], str]) -> None:
+    """The newest reading of each (device, metric), with what its rules now remember."""
     newest: dict[tuple[int, str], Valid] = {}
     for item in valid:
         key = (item.device.id, item.metric)
         if key not in newest or item.micros > newest[key].micros:
             newest[key] = item
-    rows = [(v.device.id, v.metric, v.micros, v.value) for v in newest.values()]
-    # Only forward: a late reading never replaces a newer latest value.
+    rows = []
+    for key, v in newest.items():
+        remembered = memory.get(key) or latest.get(key, _NEVER)[1] or "{}"
+        rows.append((v.device.id, v.metric, v.micros, v.value, remembered))
+    # Only forward: a late reading never replaces a newer latest value. The rules' memory
+    # changes only with readings newer than the latest, so it moves with it.
     _write_rows(
         "monitoring_latestvalue",
-        _READING_COLUMNS,
-        _READING_TYPES,
+        _LATEST_COLUMNS,
+        _LATEST_TYPES,
         rows,
-        "ON CONFLICT (device_id, metric) DO UPDATE SET at = excluded.at, value = excluded.value "
-        "WHERE excluded.at > monitoring_latestvalue.at",
+        "ON CONFLICT (device_id, metric) DO UPDATE SET at = excluded.at, value = excluded.value, "
+        "rule_states = excluded.rule_states WHERE excluded.at > monitoring_latestvalue.at",
     )
 
 
@@ -400,10 +414,13 @@ def mark_seen(device_codes: Iterable[str], at: datetime | None = None) -> int:
     return len(ids)
 
 
-def _run_rules(valid: list[Valid], now: datetime) -> list[alarms.Signal]:
+def _run_rules(
+    valid: list[Valid], latest: dict
+) -> tuple[list[alarms.Signal], dict[tuple[int, str], str]]:
     """Each (device, metric)'s readings through its rules, in time order. A rule's state
     belongs to one device, so the series of different devices do not wait for each other;
-    the signals come back in time order for the alarms."""
+    the signals come back in time order for the alarms. Also returns, as JSON, what the
+    rules of each series remember now, where that changed."""
     book = rule_book()
     series: dict[tuple[int, str], list[Valid]] = {}
     for item in sorted(valid, key=_micros):
@@ -412,26 +429,20 @@ def _run_rules(valid: list[Valid], now: datetime) -> list[alarms.Signal]:
             series[key].append(item)
         else:
             series[key] = [item]
-    work = []
-    for (device_id, metric), items in series.items():
-        rules = book.for_reading(device_id, items[0].device.kind, metric)
-        if rules:
-            work.append((items, rules))
-    if not work:
-        return []
-    states = _load_states({items[0].device.id for items, _rules in work},
-                          {rule.id for _items, rules in work for rule in rules})  # fmt: skip
-    # The rules replace what they remember (lists included) rather than change it in place,
-    # so a shallow copy is enough to tell afterwards which states changed.
-    loaded = {key: dict(state) for key, state in states.items()}
     signals: list[alarms.Signal] = []
-    for items, rules in work:
+    memory: dict[tuple[int, str], str] = {}
+    for key, items in series.items():
         device = items[0].device
+        rules = book.for_reading(device.id, device.kind, key[1])
+        if not rules:
+            continue
+        raw = latest.get(key, _NEVER)[1]
+        before = json.loads(raw) if raw and raw != "{}" else {}
+        after = {}
         for rule in rules:
-            key = (rule.id, device.id)
-            state = states.get(key)
-            if state is None:
-                state = states[key] = {}
+            # The rules replace what they remember (lists included) rather than change it
+            # in place, so the copy taken here still holds the state before the batch.
+            state = dict(before.get(str(rule.id)) or {})
             for item in items:
                 if quiet(rule, state, item.value, device.attributes):
                     continue
@@ -439,10 +450,13 @@ def _run_rules(valid: list[Valid], now: datetime) -> list[alarms.Signal]:
                 if outcome is not None:
                     signals.append(alarms.Signal(outcome, rule, device, item.at, item.value,
                                                  item.detail))  # fmt: skip
-    _save_states({key: state for key, state in states.items() if state != loaded.get(key, {})},
-                 now)  # fmt: skip
+            if state:
+                after[str(rule.id)] = state
+        # Only the rules that apply now are kept: a deleted or replaced rule's memory goes.
+        if after != before:
+            memory[key] = json.dumps(after)
     signals.sort(key=_signal_time)
-    return signals
+    return signals, memory
 
 
 def _micros(item: Valid) -> int:
@@ -451,35 +465,3 @@ def _micros(item: Valid) -> int:
 
 def _signal_time(signal: alarms.Signal) -> datetime:
     return signal.at
-
-
-def _load_states(device_ids: set[int], rule_ids: set[int]) -> dict[tuple[int, int], dict]:
-    devices, device_params = _in("device_id", device_ids)
-    rules, rule_params = _in("rule_id", rule_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT rule_id, device_id, state FROM monitoring_rulestate WHERE {devices} "
-            f"AND {rules}",
-            device_params + rule_params,
-        )
-        rows = cursor.fetchall()
-    # SQLite returns the JSON as text, PostgreSQL (jsonb) as a decoded value.
-    return {(rule, device): json.loads(state) if isinstance(state, str) else state
-            for rule, device, state in rows}  # fmt: skip
-
-
-def _save_states(states: dict[tuple[int, int], dict], now: datetime) -> None:
-    """Upsert the states that changed, raw: a busy batch changes thousands, and model
-    instances would cost more than the rules themselves."""
-    if not states:
-        return
-    moment = connection.ops.adapt_datetimefield_value(now)
-    rows = [(rule, device, json.dumps(state), moment) for (rule, device), state in states.items()]
-    _write_rows(
-        "monitoring_rulestate",
-        ("rule_id", "device_id", "state", "updated_at"),
-        ("bigint", "bigint", "jsonb", "timestamptz"),
-        rows,
-        "ON CONFLICT (rule_id, device_id) DO UPDATE "
-        "SET state = excluded.state, updated_at = excluded.updated_at",
-    )

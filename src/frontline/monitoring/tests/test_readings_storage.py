@@ -171,3 +171,29 @@ def test_a_batch_partly_stored_keeps_what_is_new(world):
     result = ingest_readings(readings, source="test")
     assert (result.stored, result.duplicates) == (2, 1)
     assert sorted(Observation.objects.values_list("value", flat=True)) == [40, 41, 42]
+
+
+def test_the_migration_moves_rule_states_to_the_latest_values(world):
+    """Migration 0004 moves each former RuleState row to the latest value of its rule's
+    metric, under the rule's id."""
+    from frontline.monitoring.models import Rule
+
+    make_device(world.village, code="ct", kind="cable_temperature")
+    moment = timezone.now() - timedelta(minutes=1)
+    ingest_readings([Reading("ct", "cable_temperature", 40, moment)], source="test")
+    rule = Rule.objects.get(kind="cable_temperature", alarm_type="cable_anomaly", device=None)
+    device = Device.objects.get(code="ct")
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE monitoring_rulestate (rule_id bigint, device_id bigint, state "
+            + ("text)" if sqlite else "jsonb)")
+        )
+        cursor.execute(
+            "INSERT INTO monitoring_rulestate VALUES (%s, %s, %s)",
+            [rule.pk, device.pk, '{"n": 3, "mean": 40.5}'],
+        )
+        cursor.execute(migration.SQLITE_STATES if sqlite else migration.POSTGRES_STATES)
+        cursor.execute("DROP TABLE monitoring_rulestate")
+    latest = LatestValue.objects.get(device=device, metric="cable_temperature")
+    assert latest.rule_states == {str(rule.pk): {"n": 3, "mean": 40.5}}
