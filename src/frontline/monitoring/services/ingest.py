@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
 from frontline.monitoring.models import Device, DeviceStatus
-from frontline.monitoring.models.instants import EPOCH, MICROSECOND, to_micros
+from frontline.monitoring.models.instants import EPOCH, MICROSECOND, from_micros, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
@@ -122,16 +122,21 @@ def validate(
             and device.is_active
             and (only_device is None or reading.device == only_device)
             and type(value) in (float, int)
-            and type(at) is datetime
-            and at.tzinfo is not None
         ):
             key = (device.kind, metric)
             limits = limits_of.get(key, False)
             if limits is False:
                 spec = metric_of(*key)
                 limits = limits_of[key] = (spec.low, spec.high) if spec else None
-            micros = (at - EPOCH) // MICROSECOND
-            if limits and limits[0] <= value <= limits[1] and oldest <= micros <= newest:
+            micros = _micros_at_once(at)
+            if (
+                micros is not None
+                and limits
+                and limits[0] <= value <= limits[1]
+                and oldest <= micros <= newest
+            ):
+                if type(at) is not datetime:
+                    at = from_micros(micros)
                 item = Valid(index, device, metric, at, float(value), reading.detail, micros)
         if item is None:
             item = _check(index, reading, devices, only_device, now, window)
@@ -146,6 +151,17 @@ def validate(
         seen.add(key)
         valid.append(item)
     return valid, errors, repeats
+
+
+def _micros_at_once(at) -> int | None:
+    """The time of the common cases in microseconds: an aware datetime, or whole epoch
+    milliseconds or seconds as MQTT and HTTP send them (read as `parse_time` reads them).
+    None for anything else, which `_check` then reads or refuses."""
+    if type(at) is datetime:
+        return (at - EPOCH) // MICROSECOND if at.tzinfo is not None else None
+    if type(at) is int:
+        return at * 1000 if abs(at) >= 100_000_000_000 else at * 1_000_000
+    return None
 
 
 def _check(index, reading, devices, only_device, now, window) -> Valid | ReadingError:

@@ -197,3 +197,29 @@ def test_the_migration_moves_rule_states_to_the_latest_values(world):
         cursor.execute("DROP TABLE monitoring_rulestate")
     latest = LatestValue.objects.get(device=device, metric="cable_temperature")
     assert latest.rule_states == {str(rule.pk): {"n": 3, "mean": 40.5}}
+
+
+def test_integer_times_read_at_once_as_parse_time_reads_them(world):
+    """Validation reads whole epoch milliseconds and seconds itself (MQTT and HTTP send
+    them); it must agree with `parse_time`, which reads every other form."""
+    from frontline.monitoring.services.ingest import parse_time, validate
+
+    make_device(world.village, code="ct", kind="cable_temperature")
+    now = timezone.now()
+    stamps = [
+        int(now.timestamp() * 1000) - 1,  # milliseconds
+        int(now.timestamp()) - 7,  # seconds
+        int((now - timedelta(days=3)).timestamp() * 1000) + 999,
+    ]
+    readings = [Reading("ct", "cable_temperature", 40, stamp) for stamp in stamps]
+    valid, errors, _repeats = validate(readings, now)
+    assert errors == []
+    assert [item.at for item in valid] == [parse_time(stamp, now) for stamp in stamps]
+    assert [item.micros for item in valid] == [to_micros(item.at) for item in valid]
+    # Out of the window, or too large to be a time: refused with the reason, not raised.
+    far = [
+        Reading("ct", "cable_temperature", 40, 10**30),
+        Reading("ct", "cable_temperature", 40, 5),
+    ]
+    _valid, errors, _repeats = validate(far, now)
+    assert [error.code for error in errors] == ["bad_time", "time_too_old"]
