@@ -12,12 +12,12 @@ instances), and rule state is read and written once per batch.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -453,7 +453,7 @@ def _run_rules(
         if not rules:
             continue
         raw = latest.get(key, _NEVER)[1]
-        before = json.loads(raw) if raw and raw != "{}" else {}
+        before = orjson.loads(raw) if raw and raw != "{}" else {}
         after = {}
         for rule in rules:
             # The rules replace what they remember (lists included) rather than change it
@@ -470,7 +470,7 @@ def _run_rules(
                 after[str(rule.id)] = state
         # Only the rules that apply now are kept: a deleted or replaced rule's memory goes.
         if after != before:
-            memory[key] = json.dumps(after)
+            memory[key] = orjson.dumps(after).decode()
     signals.sort(key=_signal_time)
     return signals, memory
 
