@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
 from frontline.monitoring.models import Device, DeviceStatus
-from frontline.monitoring.models.instants import EPOCH, MICROSECOND, from_micros, to_micros
+from frontline.monitoring.models.instants import from_micros, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
@@ -158,7 +158,7 @@ def _micros_at_once(at) -> int | None:
     milliseconds or seconds as MQTT and HTTP send them (read as `parse_time` reads them).
     None for anything else, which `_check` then reads or refuses."""
     if type(at) is datetime:
-        return (at - EPOCH) // MICROSECOND if at.tzinfo is not None else None
+        return to_micros(at) if at.tzinfo is not None else None
     if type(at) is int:
         return at * 1000 if abs(at) >= 100_000_000_000 else at * 1_000_000
     return None

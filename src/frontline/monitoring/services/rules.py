@@ -92,10 +92,6 @@ _ANOMALY, _RATE = Condition.ANOMALY.value, Condition.RATE.value
 _DURATION, _REPEAT = Condition.DURATION.value, Condition.REPEAT.value
 
 
-def compare(op: str, value: float, threshold: float) -> bool:
-    return _COMPARE.get(op, operator.le)(value, threshold)
-
-
 def threshold_of(rule: RuleSpec, attributes: dict) -> float | None:
     """The rule's threshold for this device, or None when the rule does not apply to it
     (it compares against a device value the device does not have)."""
