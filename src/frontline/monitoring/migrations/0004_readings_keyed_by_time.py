@@ -81,20 +81,24 @@ def rebuild(apps, schema_editor):
     with connection.cursor() as cursor:
         for name, definition in columns.items():
             table, new = f"monitoring_{name}", f"monitoring_{name}_new"
-            tail = " WITHOUT ROWID" if sqlite else ""
+            if sqlite:
+                tail = " WITHOUT ROWID"
+            else:
+                tail = " WITH (fillfactor = 70)" if table in POSTGRES_FILLFACTOR else ""
             cursor.execute(f"CREATE TABLE {new} ({definition}){tail}")
             cursor.execute(
                 f"INSERT INTO {new} (device_id, metric, at, value) "
                 f"SELECT device_id, metric, {micros}, value FROM {table} "
                 "ORDER BY device_id, metric, at"
             )
+            if not sqlite:
+                # The copied rows' deferred foreign-key checks are pending; PostgreSQL
+                # refuses to alter a table that has some, so run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"DROP TABLE {table}")
             cursor.execute(f"ALTER TABLE {new} RENAME TO {table}")
         cursor.execute(SQLITE_STATES if sqlite else POSTGRES_STATES)
         cursor.execute("DROP TABLE monitoring_rulestate")
-        if not sqlite:
-            for table in POSTGRES_FILLFACTOR:
-                cursor.execute(f"ALTER TABLE {table} SET (fillfactor = 70)")
 
 
 class Migration(migrations.Migration):
