@@ -81,7 +81,7 @@ def _time_phases() -> dict[str, float]:
 
         setattr(module, name, wrapper)
 
-    for name in ("validate", "_store_observations", "_latest_times",
+    for name in ("validate", "_store_observations", "_latest_of",
                  "_move_latest", "_mark_seen_and_faults", "_run_rules"):  # fmt: skip
         timed(ingest, name)
     timed(alarms, "apply_signals")

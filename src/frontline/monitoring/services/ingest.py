@@ -102,9 +102,10 @@ def validate(
     """The valid readings (each (device, metric, time) once), the refused ones with their
     reasons, and how many valid readings repeated one earlier in the batch.
 
-    The loop takes the common case (a known device, a number in range, an aware datetime)
-    with a few dictionary lookups and integer comparisons: it runs for every reading.
-    Anything else goes through `_check`, which says exactly what is wrong."""
+    The loop takes the common case (a known device, a number in range, an aware datetime or
+    whole epoch milliseconds or seconds) with a few dictionary lookups and integer
+    comparisons: it runs for every reading. Anything else goes through `_check`, which says
+    exactly what is wrong."""
     devices = devices_by_code()
     window = (now - _max_age(), now + _max_skew())
     oldest, newest = to_micros(window[0]), to_micros(window[1])
@@ -220,7 +221,7 @@ def ingest_readings(
     with transaction.atomic():
         result.stored = _store_observations(valid)
         result.duplicates = len(valid) + repeats - result.stored
-        latest = _latest_times(valid)
+        latest = _latest_of(valid)
         _mark_seen_and_faults(valid, now)
         # Rules read each reading once and in order: only what is newer than the latest
         # value before this batch (a redelivered or late reading changes nothing).
@@ -319,7 +320,7 @@ def _in(column: str, values) -> tuple[str, list]:
 _NEVER = (-1, None)
 
 
-def _latest_times(valid: list[Valid]) -> dict[tuple[int, str], tuple[int, str]]:
+def _latest_of(valid: list[Valid]) -> dict[tuple[int, str], tuple[int, str]]:
     """For each (device, metric) of the batch already known: the latest time (microseconds)
     and what its rules remember (JSON text, decoded only where rules run)."""
     devices, device_params = _in("device_id", {v.device.id for v in valid})
