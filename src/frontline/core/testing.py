@@ -17,7 +17,10 @@ import itertools
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from frontline.core import services
 from frontline.core.models import OrganizationKind, Person, Region, RegionLevel
@@ -199,3 +202,16 @@ def assert_page_matrix(world: World, url: str) -> None:
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"], (
         f"anonymous: GET {url} answered {anonymous.status_code}"
     )
+
+
+def page_queries(client: Client, url: str):
+    """GET a page with every shell cache emptied first; return the response and its queries.
+
+    The shell caches a few counts for seconds (the alarm badge, the demo banner). Two
+    measurements that each start warm differ by a query whenever one of those expires in
+    between, which a slow machine makes likely; starting both cold makes them comparable.
+    """
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response, queries

@@ -6,8 +6,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 from shapely.geometry import shape
@@ -16,7 +14,7 @@ from frontline.core.demo.framework import SCALES, DemoContext, make_rngs
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import Attachment, Region
 from frontline.core.roles import Role
-from frontline.core.testing import make_user
+from frontline.core.testing import make_user, page_queries
 from frontline.hazards import demo, services
 from frontline.hazards.models import (
     ChecklistTemplate,
@@ -322,14 +320,13 @@ def test_detail_queries_do_not_grow_with_events(world, url):
     client = world.client_for(world.same)
     url = url.format(pk=inspection.pk)
     _grow(inspection, world.same, 1)
-    client.get(url)  # warm caches (session, roles)
-    with CaptureQueriesContext(connection) as few:
-        assert client.get(url).status_code == 200
+    client.get(url)  # the session and the user's roles
+    response, few = page_queries(client, url)
+    assert response.status_code == 200
     _grow(inspection, other, 20)
     _grow(inspection, world.same, 5)
     assert inspection.events.count() > 25
-    with CaptureQueriesContext(connection) as many:
-        response = client.get(url)
+    response, many = page_queries(client, url)
     assert response.status_code == 200
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 

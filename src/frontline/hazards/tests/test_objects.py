@@ -13,6 +13,7 @@ from frontline.core.testing import (
     assert_api_matrix,
     assert_page_matrix,
     assert_queryset_matrix,
+    page_queries,
 )
 from frontline.hazards import services
 from frontline.hazards.models import (
@@ -389,19 +390,17 @@ def test_list_pages_and_query_counts(world):
     for index in range(3):
         make_enterprise(world.village, name=f"企业甲{index}")
         make_place(world.village, name=f"场所甲{index}")
-    with CaptureQueriesContext(connection) as few:
-        assert client.get("/enterprises/").status_code == 200
-    with CaptureQueriesContext(connection) as few_places:
-        assert client.get("/places/").status_code == 200
+    listed, few = page_queries(client, "/enterprises/")
+    assert listed.status_code == 200
+    listed, few_places = page_queries(client, "/places/")
+    assert listed.status_code == 200
     for index in range(30):
         make_enterprise(world.village, name=f"企业乙{index}", industry=Industry.CHEMICALS)
         make_place(world.village, name=f"场所乙{index}", category=PlaceCategory.HOTEL)
     make_enterprise(world.sibling_township, name="隔壁企业")
-    with CaptureQueriesContext(connection) as many:
-        page = client.get("/enterprises/")
+    page, many = page_queries(client, "/enterprises/")
     assert len(many.captured_queries) == len(few.captured_queries)
-    with CaptureQueriesContext(connection) as many_places:
-        client.get("/places/")
+    _, many_places = page_queries(client, "/places/")
     assert len(many_places.captured_queries) == len(few_places.captured_queries)
     html = page.content.decode()
     assert "隔壁企业" not in html and "企业乙0" in html

@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontline.core.roles import Role
-from frontline.core.testing import VISIBLE, assert_page_matrix, make_user
+from frontline.core.testing import VISIBLE, assert_page_matrix, make_user, page_queries
 from frontline.hazards.models import Hazard
 from frontline.monitoring.models import Alarm, AlarmState, Device, DeviceStatus, Rule
 from frontline.monitoring.readings import Reading
@@ -142,14 +140,11 @@ def test_console_feed_query_count_does_not_grow(world):
     for i in range(2):
         raise_gas_alarm(f"gas-{i}", world=world)
     client = world.client_for(world.same)
-    client.get("/monitoring/feed/")
-    with CaptureQueriesContext(connection) as few:
-        client.get("/monitoring/feed/")
+    client.get("/monitoring/feed/")  # the session and the user's roles
+    _, few = page_queries(client, "/monitoring/feed/")
     for i in range(2, 8):
         raise_gas_alarm(f"gas-{i}", world=world)
-    client.get("/monitoring/feed/")  # warm again: a few-seconds cache may have expired
-    with CaptureQueriesContext(connection) as many:
-        response = client.get("/monitoring/feed/")
+    response, many = page_queries(client, "/monitoring/feed/")
     assert text(response).count('class="alarm-card') == 8
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
@@ -180,14 +175,12 @@ def test_alarm_page_query_count_does_not_grow_with_events(world):
     client = world.client_for(world.same)
     url = f"/monitoring/alarms/{alarm.pk}/"
     client.get(url)
-    with CaptureQueriesContext(connection) as few:
-        client.get(url)
+    _, few = page_queries(client, url)
     for note in ("一", "二", "三"):
         client.post(f"{url}comment/", {"note": note})
-    client.get(url)  # warm again: a few-seconds cache may have expired
-    with CaptureQueriesContext(connection) as many:
-        assert text(client.get(url)).count("<strong>备注</strong>") == 3
-    assert len(many) == len(few)
+    response, many = page_queries(client, url)
+    assert text(response).count("<strong>备注</strong>") == 3
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
 # --- devices -------------------------------------------------------------------------------------
@@ -210,15 +203,11 @@ def test_device_list_query_count_does_not_grow(world):
     client = world.client_for(world.same)
     raise_gas_alarm("gas-0", world=world)
     client.get("/monitoring/devices/")
-    with CaptureQueriesContext(connection) as few:
-        client.get("/monitoring/devices/")
+    _, few = page_queries(client, "/monitoring/devices/")
     for i in range(1, 7):
         raise_gas_alarm(f"gas-{i}", world=world)
-    # Warm again, as before `few`: on a slow machine a few-seconds cache (rules, devices,
-    # badge counts) may have expired while the alarms were raised.
-    client.get("/monitoring/devices/")
-    with CaptureQueriesContext(connection) as many:
-        assert text(client.get("/monitoring/devices/")).count("data-device-id=") == 7
+    response, many = page_queries(client, "/monitoring/devices/")
+    assert text(response).count("data-device-id=") == 7
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
