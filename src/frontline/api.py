@@ -155,6 +155,7 @@ def on_unexpected(request, exc):
 
 
 def _register_routers() -> None:
+    from frontline.community.api import router as community_router
     from frontline.core.api import router as core_router
     from frontline.hazards.api import router as hazards_router
     from frontline.monitoring.api import router as monitoring_router
@@ -162,6 +163,7 @@ def _register_routers() -> None:
     api.add_router("/", core_router)
     api.add_router("/", hazards_router)
     api.add_router("/", monitoring_router)
+    api.add_router("/", community_router)
 
 
 _register_routers()

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "frontline.core",
     "frontline.hazards",
     "frontline.monitoring",
+    "frontline.community",
 ]
 
 MIDDLEWARE = [

@@ -17,4 +17,8 @@ urlpatterns = [
     path("", include("frontline.hazards.urls_hazards")),
     path("", include("frontline.hazards.urls_inspections")),
     path("", include("frontline.monitoring.urls")),
+    path("", include("frontline.community.urls_buildings")),
+    path("", include("frontline.community.urls_households")),
+    path("", include("frontline.community.urls_patrols")),
+    path("", include("frontline.community.urls_calls")),
 ]

@@ -23,6 +23,11 @@ class Capability(models.TextChoices):
     MANAGE_PEOPLE = "manage_people", _("维护组织和人员")
     MANAGE_ACCOUNTS = "manage_accounts", _("管理账号和角色")
     VIEW_PERSONAL_DATA = "view_personal_data", _("查看个人敏感信息明文")
+    # The resident roll and the vulnerable people in it (masked), and the clear view of a
+    # resident's protected fields: the grid worker who visits them needs both, a station
+    # clerk the roll only.
+    VIEW_RESIDENTS = "view_residents", _("查看居民和重点人群名册（脱敏）")
+    VIEW_RESIDENT_DATA = "view_resident_data", _("查看居民敏感信息明文")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -34,10 +39,16 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_PEOPLE,
             Capability.MANAGE_ACCOUNTS,
             Capability.VIEW_PERSONAL_DATA,
+            Capability.VIEW_RESIDENTS,
+            Capability.VIEW_RESIDENT_DATA,
         }
     ),
-    Role.STATION_STAFF: frozenset({Capability.EDIT, Capability.MANAGE_PEOPLE}),
-    Role.GRID_WORKER: frozenset({Capability.EDIT}),
+    Role.STATION_STAFF: frozenset(
+        {Capability.EDIT, Capability.MANAGE_PEOPLE, Capability.VIEW_RESIDENTS}
+    ),
+    Role.GRID_WORKER: frozenset(
+        {Capability.EDIT, Capability.VIEW_RESIDENTS, Capability.VIEW_RESIDENT_DATA}
+    ),
     Role.LIAISON: frozenset({Capability.EDIT}),
     Role.ENTERPRISE_OFFICER: frozenset({Capability.EDIT}),
     Role.EXPERT: frozenset(),

@@ -194,7 +194,8 @@ def reveal_personal_field(
     """Return a sensitive field in clear and log the view. Masked is the default everywhere."""
     if field not in getattr(obj, "SENSITIVE_FIELDS", {}):
         raise InvalidInput(_("该字段不可查看"), details={"field": _("未知的敏感字段")})
-    if not can(actor, Capability.VIEW_PERSONAL_DATA, obj.region):
+    needed = getattr(obj, "REVEAL_CAPABILITY", Capability.VIEW_PERSONAL_DATA)
+    if not can(actor, needed, obj.region):
         raise PermissionDenied(_("您没有查看个人敏感信息明文的权限"))
     SensitiveAccess.objects.create(
         user=actor,

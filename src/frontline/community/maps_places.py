@@ -1,0 +1,1 @@
+"""Map layers of the community app (registered when imported)."""

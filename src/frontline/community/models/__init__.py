@@ -1,0 +1,76 @@
+from frontline.community.models.buildings import (
+    UNSAFE_CHARGING,
+    Building,
+    BuildingStructure,
+    BuildingUse,
+    EbikeCharging,
+)
+from frontline.community.models.calls import (
+    OPEN_CALL_STATES,
+    CallCategory,
+    CallState,
+    CommunityCall,
+    CommunityCallEvent,
+)
+from frontline.community.models.facilities import (
+    DEFAULT_CHECK_DAYS,
+    FacilityCheck,
+    FacilityKind,
+    FacilityStatus,
+    SafetyFacility,
+)
+from frontline.community.models.households import (
+    Gender,
+    HomeRisk,
+    Household,
+    Mobility,
+    Relation,
+    Resident,
+    VulnerableCategory,
+)
+from frontline.community.models.patrols import (
+    CheckInFlag,
+    CheckInMethod,
+    Checkpoint,
+    PatrolCheckIn,
+    PatrolFinding,
+    PatrolPlan,
+    PatrolRun,
+    RunState,
+)
+from frontline.community.models.staffing import GridPost, GridRole
+
+__all__ = [
+    "DEFAULT_CHECK_DAYS",
+    "OPEN_CALL_STATES",
+    "UNSAFE_CHARGING",
+    "Building",
+    "BuildingStructure",
+    "BuildingUse",
+    "CallCategory",
+    "CallState",
+    "CheckInFlag",
+    "CheckInMethod",
+    "Checkpoint",
+    "CommunityCall",
+    "CommunityCallEvent",
+    "EbikeCharging",
+    "FacilityCheck",
+    "FacilityKind",
+    "FacilityStatus",
+    "Gender",
+    "GridPost",
+    "GridRole",
+    "HomeRisk",
+    "Household",
+    "Mobility",
+    "PatrolCheckIn",
+    "PatrolFinding",
+    "PatrolPlan",
+    "PatrolRun",
+    "Relation",
+    "Resident",
+    "RunState",
+    "SafetyFacility",
+    "VulnerableCategory",
+]

@@ -1,0 +1,3 @@
+"""Pages of community calls."""
+
+urlpatterns: list = []
