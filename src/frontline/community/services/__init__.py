@@ -1,0 +1,1 @@
+"""Every change of the community app: named, keyword-only functions taking `actor=`."""

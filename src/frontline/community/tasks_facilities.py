@@ -1,0 +1,1 @@
+"""Periodic sweeps of the community app (registered with the worker when imported)."""
