@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("frontline.hazards.urls_hazards")),
     path("", include("frontline.hazards.urls_inspections")),
     path("", include("frontline.monitoring.urls")),
+    path("", include("frontline.community.urls_grids")),
     path("", include("frontline.community.urls_buildings")),
     path("", include("frontline.community.urls_households")),
     path("", include("frontline.community.urls_patrols")),

@@ -24,8 +24,8 @@ from frontline.core.models import Organization, OrganizationKind
 
 _serial = itertools.count(1)
 
-# The world's grid is the square of side 0.02° around (120.40, 30.00).
-GRID_LON, GRID_LAT = 120.40, 30.00
+# The world's grid is the square [120.40, 120.42] × [30.00, 30.02]; this is its centre.
+GRID_LON, GRID_LAT = 120.41, 30.01
 
 
 def make_building(region, name: str | None = None, **kw) -> Building:

@@ -90,11 +90,13 @@ def display_name(user) -> str:
 
 _SECTIONS = [
     (gettext_lazy("首页"), "home"),
+    (gettext_lazy("我的一天"), "my_day"),
     (gettext_lazy("地图"), "map"),
     (gettext_lazy("任务"), "task_mine"),
     (gettext_lazy("隐患"), "hazard_list"),
     (gettext_lazy("监测预警"), "alarm_console"),
     (gettext_lazy("企业场所"), "enterprise_list"),
+    (gettext_lazy("社区网格"), "grid_list"),
     (gettext_lazy("检查"), "inspection_list"),
     (gettext_lazy("台账统计"), "hazard_dashboard"),
     (gettext_lazy("区划"), "region_index"),
@@ -111,6 +113,9 @@ def nav_items(request) -> list[NavItem]:
     for label, url_name in _SECTIONS:
         # Tokens are bound to a role assignment, so an account without one has nothing there.
         if url_name == "token_list" and not active_assignments(user):
+            continue
+        # The grid worker's day is the grid worker's home; nobody else has one.
+        if url_name == "my_day" and Role.GRID_WORKER not in roles_of(user):
             continue
         url = reverse(url_name)
         active = request.path == url if url == "/" else request.path.startswith(url)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from functools import lru_cache
 
@@ -56,6 +58,22 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+
+@lru_cache(maxsize=4)
+def _digest_key(key_text: str) -> bytes:
+    # A key of its own, derived from the data key, so a digest never reveals the AES key
+    # and the AES key never serves two purposes.
+    return hmac.new(key_text.encode("ascii"), b"frontline-digest-v1", hashlib.sha256).digest()
+
+
+def keyed_digest(value: str, *, purpose: str = "id_number") -> str:
+    """HMAC-SHA256 of an already normalised value (64 hex characters), keyed from
+    `FRONTLINE_DATA_KEY`: finds equal values (duplicate ID numbers) without decrypting rows,
+    and cannot be reversed by hashing every possible ID number without the key."""
+    key = _digest_key(settings.FRONTLINE_DATA_KEY)
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def mask_phone(value: str | None) -> str:

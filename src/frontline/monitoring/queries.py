@@ -24,7 +24,7 @@ from frontline.monitoring.models import (
     Rule,
 )
 
-DEVICE_RELATED = ("region", "enterprise", "place")
+DEVICE_RELATED = ("region", "enterprise", "place", "building")
 ALARM_RELATED = ("device", "region", "enterprise", "place")
 MAX_POINTS = 5000
 

@@ -68,6 +68,9 @@ class DeviceOut(Schema):
     enterprise_name: str | None = Field(None, alias="enterprise.name")
     place_id: int | None
     place_name: str | None = Field(None, alias="place.name")
+    building_id: int | None
+    building_name: str | None = Field(None, alias="building.name")
+    household_id: int | None
     location: str
     lon: float | None
     lat: float | None
@@ -129,6 +132,8 @@ class DeviceIn(Schema):
     region_code: str = Field(min_length=6, max_length=15, description="所属区划代码")
     enterprise_id: ObjectId | None = None
     place_id: ObjectId | None = None
+    building_id: ObjectId | None = None
+    household_id: ObjectId | None = Field(None, description="住户编号（含楼栋）")
     location: str = Field("", max_length=200)
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)

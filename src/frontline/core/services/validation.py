@@ -93,5 +93,10 @@ def is_valid_id_number(text: str) -> bool:
     """GB 11643 resident identity number: 17 digits and an ISO 7064 MOD 11-2 check."""
     if len(text) != 18 or not text[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == text[17]
+    return id_check_digit(text[:17]) == text[17]
+
+
+def id_check_digit(body: str) -> str:
+    """The 18th character of the ID number whose first 17 digits are `body`."""
+    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from frontline.community.models import Building, Household
 from frontline.core.errors import InvalidInput
 from frontline.core.geo import to_wgs84
 from frontline.core.models import Region
@@ -130,6 +131,8 @@ def register(request, payload: DeviceIn):
         kind=payload.kind,
         enterprise=_visible(Enterprise, request, payload.enterprise_id, "enterprise_id"),
         place=_visible(Place, request, payload.place_id, "place_id"),
+        building=_visible(Building, request, payload.building_id, "building_id"),
+        household=_visible(Household, request, payload.household_id, "household_id"),
         location=payload.location,
         lon=lon,
         lat=lat,

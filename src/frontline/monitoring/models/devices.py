@@ -41,8 +41,25 @@ class Device(models.Model):
         on_delete=models.SET_NULL,
         related_name="devices",
     )
-    # Where exactly: the building, floor, room or household, until buildings and households
-    # have records of their own.
+    # The building (一楼一档) and the household a home device watches: a smoke alarm in the
+    # flat of an elderly person living alone tells their one-to-one helper.
+    building = models.ForeignKey(
+        "community.Building",
+        verbose_name=_("所在楼栋"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+    )
+    household = models.ForeignKey(
+        "community.Household",
+        verbose_name=_("所在住户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+    )
+    # Where exactly: the floor, the room, the workshop.
     location = models.CharField(_("安装位置"), max_length=200, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)

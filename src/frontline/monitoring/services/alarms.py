@@ -299,9 +299,70 @@ def _announce_all(raised: list[tuple[Alarm, Device]]) -> None:
     """Tell the responsible people of each new alarm, in one outbox for the batch."""
     outbox = Outbox()
     audience = responsible_users({device.region for _alarm, device in raised})
+    helpers = household_helpers({device.household_id for _alarm, device in raised})
     for alarm, device in raised:
         _announce(outbox, alarm, device, audience[device.region_id])
+        if device.household_id is not None:
+            _tell_helpers(outbox, alarm, device, helpers.get(device.household_id, []))
     outbox.send()
+
+
+def household_helpers(household_ids) -> dict[int, list]:
+    """The one-to-one helpers (包保责任人, first and backup) of the vulnerable people of each
+    household: the neighbours who go first when the smoke alarm of an elderly person living
+    alone goes off. One query for the batch."""
+    from frontline.community.models import Resident
+
+    wanted = [pk for pk in household_ids if pk is not None]
+    if not wanted:
+        return {}
+    found: dict[int, list] = {}
+    residents = Resident.objects.filter(household_id__in=wanted, is_vulnerable=True).select_related(
+        "helper__user", "backup_helper__user"
+    )
+    for resident in residents:
+        people = found.setdefault(resident.household_id, [])
+        for person in (resident.helper, resident.backup_helper):
+            if person is not None and all(person.pk != known.pk for known in people):
+                people.append(person)
+    return found
+
+
+def _tell_helpers(outbox: Outbox, alarm: Alarm, device: Device, helpers: list) -> None:
+    """Helpers with an account get the alarm in the platform; every helper with a mobile
+    gets an SMS when the alarm is urgent, because they may be the nearest one awake."""
+    if not helpers:
+        return
+    urgent = alarm.severity in (AlarmSeverity.CRITICAL, AlarmSeverity.MAJOR)
+    body = _("您包保的住户 %(where)s 的%(device)s报警：%(title)s，请立即上门查看。") % {
+        "where": device.location or device.name,
+        "device": device.name,
+        "title": alarm.title,
+    }
+    users = [person.user for person in helpers if person.user is not None]
+    if users:
+        outbox.notify_users(
+            users,
+            kind="alarm_helper",
+            subject=_("包保住户报警：%(title)s") % {"title": alarm.title},
+            body=body,
+            link=link(alarm),
+            related=alarm,
+            urgent=urgent,
+        )
+    if not urgent:
+        return
+    for person in helpers:
+        if person.mobile:
+            outbox.add(
+                channel=Channel.SMS,
+                kind="alarm_helper",
+                subject=alarm.title,
+                body=body,
+                address=person.mobile,
+                related=alarm,
+                urgent=True,
+            )
 
 
 def _announce(outbox: Outbox, alarm: Alarm, device: Device, users: list) -> None:

@@ -58,10 +58,19 @@ def clean_device(cleaner: Cleaner, actor, data: dict) -> dict:
     return data
 
 
-def owner_in_region(cleaner: Cleaner, region: Region, enterprise, place) -> None:
-    """The device and its enterprise or place lie on one branch of the tree (the device in
-    the enterprise's village, or in a grid inside it), so alarms count where both are."""
-    for field, obj in (("enterprise", enterprise), ("place", place)):
+def owner_in_region(
+    cleaner: Cleaner, region: Region, enterprise, place, building=None, household=None
+) -> None:
+    """The device and what it watches (enterprise, place, building, household) lie on one
+    branch of the tree (the device in the enterprise's village, or in a grid inside it), so
+    alarms count where both are."""
+    owners = (
+        ("enterprise", enterprise),
+        ("place", place),
+        ("building", building),
+        ("household", household),
+    )
+    for field, obj in owners:
         if obj is None:
             continue
         owner = obj.region.path
@@ -79,13 +88,18 @@ def register_device(
     kind: str,
     enterprise: Enterprise | None = None,
     place: Place | None = None,
+    building=None,
+    household=None,
     location: str = "",
     lon: float | None = None,
     lat: float | None = None,
     attributes: dict | None = None,
     offline_after_minutes: int | None = None,
 ) -> tuple[Device, str]:
-    """Register a device; returns it with its token in clear, shown to the user once."""
+    """Register a device; returns it with its token in clear, shown to the user once.
+
+    A household implies its building; a building given with a household must be the
+    household's own."""
     require(actor, Capability.EDIT, region)
     cleaner = Cleaner()
     data = clean_device(
@@ -102,7 +116,11 @@ def register_device(
             "offline_after_minutes": offline_after_minutes,
         },
     )
-    owner_in_region(cleaner, region, enterprise, place)
+    if household is not None and household.building_id is not None:
+        if building is not None and building.pk != household.building_id:
+            cleaner.fail("building", _("与住户所在楼栋不一致"))
+        building = household.building
+    owner_in_region(cleaner, region, enterprise, place, building, household)
     if data["code"] and Device.objects.filter(code=data["code"]).exists():
         cleaner.fail("code", _("设备编码已存在"))
     cleaner.done()
@@ -111,6 +129,8 @@ def register_device(
         region=region,
         enterprise=enterprise,
         place=place,
+        building=building,
+        household=household,
         token_hash=hash_device_token(token),
         token_prefix=token[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8],
         **data,

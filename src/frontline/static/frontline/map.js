@@ -453,7 +453,12 @@
     toolButtons(app).addTo(map);
     layerPanel(app).addTo(map);
 
-    if (config.bbox) {
+    // A page may open the map on one place: /map/?bbox=minLon,minLat,maxLon,maxLat.
+    var asked = new URLSearchParams(window.location.search).get("bbox");
+    var box = asked ? asked.split(",").map(Number) : null;
+    if (box && box.length === 4 && box.every(isFinite)) {
+      map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { padding: [16, 16] });
+    } else if (config.bbox) {
       fitScope(app);
     } else {
       map.setView([30.0, 120.0], 5);
