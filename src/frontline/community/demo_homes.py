@@ -307,6 +307,35 @@ def generate_residents(ctx) -> None:
     ctx.count("residents", len(all_residents))
     ctx.count("residents.vulnerable", sum(r.is_vulnerable for r in all_residents))
     ctx.state["buildings"] = all_buildings
+    ctx.count("devices.in_homes", _bind_smoke_alarms(all_households, rng))
+
+
+def _bind_smoke_alarms(households: list[Household], rng) -> int:
+    """The monitoring demo put a wireless smoke alarm in the homes of elderly people living
+    alone of every village; in the home township those homes now exist, so each alarm is
+    bound to one, and its alarms reach the helpers of the person who lives there."""
+    from frontline.monitoring.kinds import DeviceKind
+    from frontline.monitoring.models import Device
+
+    alone_by_village = defaultdict(list)
+    for household in households:
+        if getattr(household, "_alone", False):
+            alone_by_village[household.region.parent_id].append(household)
+    devices = list(
+        Device.objects.filter(
+            kind=DeviceKind.SMOKE,
+            region_id__in=list(alone_by_village),
+            enterprise__isnull=True,
+            place__isnull=True,
+        )
+    )
+    for device in devices:
+        home = rng.choice(alone_by_village[device.region_id])
+        device.household, device.building = home, home.building
+        device.location = f"{home.address}（独居老人）"
+        device.lon, device.lat = home.lon, home.lat
+    Device.objects.bulk_update(devices, ["household", "building", "location", "lon", "lat"])
+    return len(devices)
 
 
 def _households_for(grid, buildings, count: int, is_community: bool, rng) -> list[Household]:
