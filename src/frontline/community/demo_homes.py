@@ -332,7 +332,7 @@ def _bind_smoke_alarms(households: list[Household], rng) -> int:
     for device in devices:
         home = rng.choice(alone_by_village[device.region_id])
         device.household, device.building = home, home.building
-        device.location = f"{home.address}（独居老人）"
+        device.location = home.address
         device.lon, device.lat = home.lon, home.lat
     Device.objects.bulk_update(devices, ["household", "building", "location", "lon", "lat"])
     return len(devices)

@@ -176,15 +176,16 @@ def _by_township(objects, regions) -> dict[str, list]:
 def _township_devices(b: _Builder, index, township, villages, enterprises, places) -> None:
     rng = b.rng
     plan = b.plans[township.code]
-    # Smoke alarms of elderly people living alone, one or two per village.
+    # Smoke alarms of elderly people living alone, one or two per village. Named for the
+    # home, not the person: that someone lives alone is personal data (docs/community.md).
     for village in villages:
         for _ in range(rng.choice((1, 1, 2))):
             group, number = rng.randint(1, 12), rng.randint(1, 60)
             b.add(
                 K.SMOKE,
                 village,
-                f"{village.name}独居老人烟感",
-                location=f"{village.name}{group}组{number}号（独居老人）",
+                f"{village.name}居家烟感",
+                location=f"{village.name}{group}组{number}号",
             )
     controllers = 0
     for enterprise in enterprises:

@@ -49,7 +49,7 @@ def ctx(world, monkeypatch):
 
 def test_demo_homes_are_valid_encrypted_and_cared_for(ctx, world):
     make_person(world.village, name="村干部甲")
-    make_device(world.village, kind="smoke", name="州山村独居老人烟感")
+    make_device(world.village, kind="smoke", name="州山村居家烟感")
     generate_residents(ctx)
     residents = list(Resident.objects.all())
     assert 300 <= len(residents) <= 500

@@ -296,7 +296,7 @@ def template_workbook() -> bytes:
     """An empty file with the headers and one example row."""
     example = [
         "YG33060300120101",
-        "州山村独居老人烟感",
+        "州山村居家烟感",
         "独立式烟感",
         "330603001201",
         "",

@@ -45,7 +45,7 @@ def owners(world):
 
 
 GOOD = [
-    row("YG-1", "州山村独居老人烟感", "独立式烟感", location="3组12号", lon=120.41, lat=30.01),
+    row("YG-1", "州山村居家烟感", "独立式烟感", location="3组12号", lon=120.41, lat=30.01),
     row("RS-1", "1号工房人数", "occupancy", enterprise="91330621MA2BXXXX1A",
         occupancy_limit=4, temperature_limit=35, humidity_min=45, offline_after_minutes=10),
     row("RQ-1", "后厨燃气", "可燃气体", place="州山小吃店"),
