@@ -111,6 +111,11 @@ class CommunityCall(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("call_detail", args=[self.pk])
+
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_CALL_STATES
