@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -50,6 +51,22 @@ class EbikeCharging(models.TextChoices):
 
 # Arrangements a grid worker must follow up: they are fire hazards in themselves.
 UNSAFE_CHARGING = {EbikeCharging.INDOOR_OBSERVED, EbikeCharging.FLYING_LEADS}
+
+# 高层 by GB 50016: residential buildings over 27 m, other buildings over 24 m. Without a
+# measured height, ten floors above ground count as high-rise (about 3 m a floor).
+HOUSING_USES = (BuildingUse.RESIDENTIAL, BuildingUse.SELF_BUILT)
+HIGH_RISE_HOUSING_M = 27
+HIGH_RISE_OTHER_M = 24
+HIGH_RISE_FLOORS = 10
+
+
+def high_rise_q() -> Q:
+    """`Building.is_high_rise` as a filter, so lists and counts select what the page says."""
+    return (
+        Q(height_m__isnull=True, floors_above__gte=HIGH_RISE_FLOORS)
+        | Q(use__in=HOUSING_USES, height_m__gt=HIGH_RISE_HOUSING_M)
+        | (~Q(use__in=HOUSING_USES) & Q(height_m__gt=HIGH_RISE_OTHER_M))
+    )
 
 
 class Building(models.Model):
@@ -109,10 +126,10 @@ class Building(models.Model):
 
     @property
     def is_high_rise(self) -> bool:
-        """高层 by GB 50016: residential over 27 m, others over 24 m (and more than one floor)."""
+        """高层 by GB 50016 (see `high_rise_q`, the same rule as a filter)."""
         if self.height_m is None:
-            return self.floors_above >= 10
-        limit = 27 if self.use in (BuildingUse.RESIDENTIAL, BuildingUse.SELF_BUILT) else 24
+            return self.floors_above >= HIGH_RISE_FLOORS
+        limit = HIGH_RISE_HOUSING_M if self.use in HOUSING_USES else HIGH_RISE_OTHER_M
         return self.height_m > limit
 
     @property
