@@ -8,11 +8,12 @@ attention (`is_vulnerable`) and how they move (`mobility`).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from frontline.core.crypto import EncryptedTextField, mask_id_number, mask_phone
+from frontline.core.crypto import EncryptedTextField, mask_id_number, mask_name, mask_phone
 from frontline.core.scoping import ScopedQuerySet
 
 
@@ -155,6 +156,9 @@ class Resident(models.Model):
     # Who may see them in clear: see core.roles (the grid worker who visits is among them).
     REVEAL_CAPABILITY = "view_resident_data"
     SENSITIVE_FIELDS = {
+        # The name is kept in clear (it is searched and sorted) but shown masked in lists,
+        # exports and pages; the clear name is a logged view like the others.
+        "name": mask_name,
         "id_number": mask_id_number,
         "phone": mask_phone,
         "categories": lambda value: "***" if value else "",
@@ -181,3 +185,46 @@ class Resident(models.Model):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
+
+
+class HouseholdVisit(models.Model):
+    """A home visit (走访) by a grid worker or station staff, of the household or of one of
+    its residents."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("住户"), on_delete=models.CASCADE, related_name="visits"
+    )
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("走访对象"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
+    )
+    # The household's grid, kept here so scoping reads one table.
+    region = models.ForeignKey(
+        "core.Region", verbose_name=_("所属网格"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("走访时间"), db_index=True)
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("走访人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("走访情况"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = pgettext_lazy("singular", "走访记录")
+        verbose_name_plural = pgettext_lazy("plural", "走访记录")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["household", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.at:%Y-%m-%d}"
