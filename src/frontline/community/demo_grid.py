@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from frontline.community.demo_homes import home_grids, point_in
+from frontline.community.demo_homes import grid_workers, home_grids, point_in
 from frontline.community.models import (
     DEFAULT_CHECK_DAYS,
     CheckInFlag,
@@ -28,8 +28,7 @@ from frontline.community.models import (
     RunState,
     SafetyFacility,
 )
-from frontline.core.models import RegionLevel, RoleAssignment
-from frontline.core.roles import Role
+from frontline.core.models import RegionLevel
 
 PATROL_DAYS = 30
 
@@ -108,7 +107,7 @@ def _facility(grid, kind, name, polygon, today, rng) -> SafetyFacility:
 def generate_patrols(ctx) -> None:
     regions, rng = ctx.state["regions"], ctx.rng
     today = timezone.localdate()
-    walkers = _grid_workers(regions)
+    walkers = grid_workers(regions)
     posts = [
         GridPost(
             region=grid,
@@ -151,20 +150,6 @@ def generate_patrols(ctx) -> None:
     ctx.count("patrol_runs", len(runs))
     ctx.count("patrol_check_ins", len(check_ins))
     ctx.count("patrol_findings", len(findings))
-
-
-def _grid_workers(regions) -> dict:
-    """grid → (person, user) of the grid worker assigned to it."""
-    grid_ids = {r.pk: r for r in regions.values() if r.level == RegionLevel.GRID}
-    workers = {}
-    assignments = RoleAssignment.objects.filter(
-        role=Role.GRID_WORKER, region_id__in=list(grid_ids), revoked_at__isnull=True
-    ).select_related("user__person")
-    for assignment in assignments:
-        person = getattr(assignment.user, "person", None)
-        if person is not None:
-            workers[grid_ids[assignment.region_id]] = (person, assignment.user)
-    return workers
 
 
 FINDINGS = [

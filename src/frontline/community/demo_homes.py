@@ -27,6 +27,7 @@ from frontline.community.models import (
     GridPost,
     GridRole,
     Household,
+    HouseholdVisit,
     Mobility,
     Relation,
     Resident,
@@ -35,7 +36,8 @@ from frontline.community.models import VulnerableCategory as V
 from frontline.core.crypto import keyed_digest
 from frontline.core.demo.names import MobileNumbers, person_name
 from frontline.core.demo.people import HOME_TOWNSHIP
-from frontline.core.models import Person, RegionLevel
+from frontline.core.models import Person, RegionLevel, RoleAssignment
+from frontline.core.roles import Role
 from frontline.core.services.validation import id_check_digit
 
 RESIDENTS_TARGET = 30_000
@@ -307,7 +309,57 @@ def generate_residents(ctx) -> None:
     ctx.count("residents", len(all_residents))
     ctx.count("residents.vulnerable", sum(r.is_vulnerable for r in all_residents))
     ctx.state["buildings"] = all_buildings
+    ctx.count("household_visits", _visits(all_residents, grid_workers(regions), rng))
     ctx.count("devices.in_homes", _bind_smoke_alarms(all_households, rng))
+
+
+def grid_workers(regions) -> dict:
+    """grid → (person, user) of the grid worker assigned to it."""
+    grid_ids = {r.pk: r for r in regions.values() if r.level == RegionLevel.GRID}
+    workers = {}
+    assignments = RoleAssignment.objects.filter(
+        role=Role.GRID_WORKER, region_id__in=list(grid_ids), revoked_at__isnull=True
+    ).select_related("user__person")
+    for assignment in assignments:
+        person = getattr(assignment.user, "person", None)
+        if person is not None:
+            workers[grid_ids[assignment.region_id]] = (person, assignment.user)
+    return workers
+
+
+def _visits(residents: list[Resident], workers: dict, rng) -> int:
+    """Most vulnerable people were visited by their grid worker within the last six weeks; a
+    few are waiting longer, and they head the grid worker's list of visits to make."""
+    now = timezone.now()
+    visits = []
+    for resident in residents:
+        if not resident.is_vulnerable or rng.random() < 0.15:
+            continue
+        worker = workers.get(resident.household.region)
+        at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
+        resident.last_visited_at = at
+        visits.append(
+            HouseholdVisit(
+                household=resident.household,
+                resident=resident,
+                region=resident.region,
+                at=at,
+                visitor=worker[1] if worker else None,
+                note=rng.choice(VISIT_NOTES),
+            )
+        )
+    HouseholdVisit.objects.bulk_create(visits, batch_size=1000)
+    Resident.objects.bulk_update([v.resident for v in visits], ["last_visited_at"], batch_size=1000)
+    return len(visits)
+
+
+VISIT_NOTES = [
+    "身体状况良好，已检查燃气阀门",
+    "已更换烟感电池，讲解火灾逃生方法",
+    "提醒雨天减少外出，留下网格员电话",
+    "家中电线老化，已联系电工",
+    "生活用品充足，无特殊需求",
+]
 
 
 def _bind_smoke_alarms(households: list[Household], rng) -> int:

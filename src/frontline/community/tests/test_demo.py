@@ -13,6 +13,7 @@ from frontline.community.models import (
     GridPost,
     GridRole,
     Household,
+    HouseholdVisit,
     PatrolCheckIn,
     PatrolRun,
     Resident,
@@ -69,6 +70,8 @@ def test_demo_homes_are_valid_encrypted_and_cared_for(ctx, world):
         )
         stored = cursor.fetchall()
     assert stored and all(i.startswith("v1:") and c.startswith("v1:") for i, c in stored)
+    visited = [r for r in residents if r.is_vulnerable and r.last_visited_at]
+    assert visited and HouseholdVisit.objects.count() == len(visited)
     smoke = Device.objects.get(kind="smoke")
     assert smoke.household is not None and smoke.building == smoke.household.building
 
