@@ -151,6 +151,10 @@ class CheckInFlag(models.TextChoices):
     NO_POSITION = "no_position", _("无定位")
 
 
+class CheckInQuerySet(ScopedQuerySet):
+    scope_path_field = "run__region__path"
+
+
 class PatrolCheckIn(models.Model):
     run = models.ForeignKey(
         PatrolRun, verbose_name=_("巡查记录"), on_delete=models.CASCADE, related_name="check_ins"
@@ -172,6 +176,8 @@ class PatrolCheckIn(models.Model):
     flag = models.CharField(_("核验"), max_length=16, choices=CheckInFlag.choices)
     note = models.TextField(_("说明"), blank=True)
 
+    objects = CheckInQuerySet.as_manager()
+
     class Meta:
         verbose_name = pgettext_lazy("singular", "巡查打卡")
         verbose_name_plural = pgettext_lazy("plural", "巡查打卡")
@@ -183,6 +189,11 @@ class PatrolCheckIn(models.Model):
     @property
     def is_flagged(self) -> bool:
         return self.flag != CheckInFlag.OK
+
+    @property
+    def region(self):
+        """The run's grid: a check-in's photos are attachments scoped like the run."""
+        return self.run.region
 
 
 class PatrolFinding(models.Model):
