@@ -262,6 +262,9 @@ FRONTLINE_TASK_RESPOND_MINUTES = env_int("TASK_RESPOND_MINUTES", 60, minimum=1)
 FRONTLINE_TASK_LEAD_MINUTES = env_int("TASK_LEAD_MINUTES", 60, minimum=1)
 FRONTLINE_TASK_REMIND_MINUTES = env_int("TASK_REMIND_MINUTES", 60, minimum=1)
 
+# Patrols: a GPS check-in whose accuracy is worse than this many metres is flagged.
+PATROL_MAX_ACCURACY_M = env_int("PATROL_MAX_ACCURACY_M", 50, minimum=5)
+
 # Map: base tiles ("none" draws boundaries on a plain background, for intranets).
 MAP_TILES = env_choice("MAP_TILES", "none", {"none", "osm", "tianditu", "amap"})
 TIANDITU_KEY = env_str("TIANDITU_KEY", "")
