@@ -9,4 +9,5 @@ class CommunityConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the map layers.
+        import frontline.community.maps_calls  # noqa: F401
         from frontline.community import maps_patrols, maps_people, maps_places  # noqa: F401

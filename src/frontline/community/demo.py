@@ -7,6 +7,7 @@ the district gets its public safety facilities; every grid worker their posts; t
 township's grids patrol plans and a month of patrol runs.
 """
 
+from frontline.community.demo_calls import generate_calls
 from frontline.community.demo_grid import generate_facilities, generate_patrols
 from frontline.community.demo_homes import generate_residents
 from frontline.core.demo import register
@@ -16,3 +17,4 @@ register("community.facilities", order=310, generate_fn=generate_facilities, lab
 register(
     "community.patrols", order=320, generate_fn=generate_patrols, label="网格岗位与一个月的巡查"
 )
+register("community.calls", order=330, generate_fn=generate_calls, label="社区呼叫")

@@ -7,10 +7,10 @@ UPDATE of `next_escalation_at`, so running it twice (or on two workers) is harml
 
 from __future__ import annotations
 
-from frontline.community.services import calls
+from frontline.community.services import calls_escalation
 from frontline.core.worker import sweep
 
 
 @sweep("escalate_overdue_calls", minutes=1)
 def escalate_overdue_calls():
-    return calls.escalate_overdue_calls()
+    return calls_escalation.escalate_overdue_calls()

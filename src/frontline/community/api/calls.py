@@ -26,6 +26,8 @@ from frontline.community.models import (
     Household,
 )
 from frontline.community.services import calls as services
+from frontline.community.services import calls_people as people
+from frontline.community.services import calls_rules as rules
 from frontline.community.services import staffing
 from frontline.core.errors import InvalidInput
 from frontline.core.geo import to_wgs84
@@ -79,7 +81,7 @@ class CallOut(Schema):
 
     @staticmethod
     def resolve_is_overdue(obj) -> bool:
-        return services.is_overdue(obj)
+        return rules.is_overdue(obj)
 
 
 class CallEventOut(Schema):
@@ -128,7 +130,7 @@ class CallFilter(FilterSchema):
     def filter_overdue(self, value):
         if value is None:
             return Q()
-        query = services.overdue_q(timezone.now())
+        query = rules.overdue_q(timezone.now())
         return query if value else ~query
 
     def filter_region(self, value):
@@ -181,7 +183,7 @@ class DepartmentOut(Schema):
 
 
 def _calls(request):
-    return services.visible_calls(request.user).select_related(*_RELATED)
+    return people.visible_calls(request.user).select_related(*_RELATED)
 
 
 def _call_or_404(request, call_id: int) -> CommunityCall:
@@ -201,7 +203,7 @@ def _detail(request, call_id: int) -> CommunityCall:
     )
     if call is None:
         raise Http404
-    call.actions = services.allowed_actions(request.user, call)
+    call.actions = people.allowed_actions(request.user, call)
     return call
 
 
@@ -230,7 +232,7 @@ def call_departments(request, region: str, category: str | None = None):
     found = Region.objects.visible_to(request.user).filter(code=region).first()
     if found is None:
         raise InvalidInput(_("区划不存在"), details={"region": _("区划不存在或不在管辖范围内")})
-    return services.suggested_departments(request.user, found, category)
+    return people.suggested_departments(request.user, found, category)
 
 
 @router.get("/calls/{call_id}", response=CallDetail, summary="社区呼叫详情（含时间线）")
@@ -246,7 +248,7 @@ def raise_call(request, payload: CallIn):
             _("区划不存在"), details={"region_code": _("区划不存在或不在管辖范围内")}
         )
     department = Organization.objects.filter(pk=payload.department_id).first()
-    allowed = {d.pk for d in services.suggested_departments(request.user, region)}
+    allowed = {d.pk for d in people.suggested_departments(request.user, region)}
     if department is None or department.pk not in allowed:
         raise InvalidInput(
             _("输入有误，请检查标注的字段"),

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from frontline.community.models import CallCategory, CallState, CommunityCall
 from frontline.community.services import calls as services
+from frontline.community.services import calls_escalation as escalation
+from frontline.community.services import calls_people as people
 from frontline.community.testing import make_department
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import Notification, OrganizationKind, Person, TaskState
@@ -74,8 +76,8 @@ def test_whole_loop_keeps_the_task_in_step(world, dept):
     assert task.due_at == call.fix_by and task.respond_by == call.arrive_by
     assert task.subject == call
     assert Notification.objects.filter(recipient=dept["liaison"], kind="call_raised").exists()
-    assert services.allowed_actions(dept["liaison"], call) == ["on-site"]
-    assert services.allowed_actions(world.grid_worker, call) == ["withdraw"]
+    assert people.allowed_actions(dept["liaison"], call) == ["on-site"]
+    assert people.allowed_actions(world.grid_worker, call) == ["withdraw"]
 
     services.report_on_site(actor=dept["liaison"], call=call, lon=120.401, lat=30.001)
     assert call.state == CallState.ON_SITE and call.arrived_at is not None
@@ -134,7 +136,7 @@ def test_a_non_caller_is_refused(world, dept):
     for other in (world.same, dept["chief"], world.parent):
         with pytest.raises(PermissionDenied):
             services.confirm_fix(actor=other, call=call, rating=4)
-        assert services.allowed_actions(other, call) == []
+        assert people.allowed_actions(other, call) == []
     call.refresh_from_db()
     assert call.state == CallState.FIXED
     fresh = raise_one(world, dept)
@@ -150,8 +152,8 @@ def test_the_station_chief_closes_when_the_callers_account_is_gone(world, dept):
     world.grid_worker.is_active = False
     world.grid_worker.save()
     call = CommunityCall.objects.get(pk=call.pk)
-    assert services.allowed_actions(dept["chief"], call) == ["confirm", "reject"]
-    assert services.allowed_actions(world.same, call) == []  # staff, not the chief
+    assert people.allowed_actions(dept["chief"], call) == ["confirm", "reject"]
+    assert people.allowed_actions(world.same, call) == []  # staff, not the chief
     services.confirm_fix(actor=dept["chief"], call=call, rating=3)
     assert call.state == CallState.CLOSED
     assert task_of(call).state == TaskState.VERIFIED
@@ -239,7 +241,7 @@ def test_outsiders_may_not_raise(world, dept):
 def test_escalates_twice_with_notifications_and_is_idempotent(world, dept):
     county_admin = world.parent
     call = raise_one(world, dept)
-    sweep = services.escalate_overdue_calls
+    sweep = escalation.escalate_overdue_calls
     assert sweep(timezone.now())["escalated"] == 0
 
     late = call.arrive_by + timedelta(minutes=1)
@@ -283,7 +285,7 @@ def test_a_claimed_call_is_skipped(world, dept):
     late = call.arrive_by + timedelta(minutes=1)
     # Another worker claimed it first: the row's next_escalation_at moved.
     CommunityCall.objects.filter(pk=call.pk).update(next_escalation_at=late + timedelta(hours=1))
-    assert services._escalate_one(call.pk, late) == "skipped"
+    assert escalation._escalate_one(call.pk, late) == "skipped"
     call.refresh_from_db()
     assert call.escalation_level == 0
 
@@ -298,18 +300,18 @@ def test_department_liaison_sees_calls_of_their_organization(world, dept):
     county_department = make_department(world.county, "区住建局")
     county_liaison = make_liaison(county_department, world.other_county, "countyliaison")
     call = raise_one(world, {"department": county_department}, category=CallCategory.HOUSING)
-    assert services.visible_calls(county_liaison).filter(pk=call.pk).exists()
-    assert services.allowed_actions(county_liaison, call) == ["on-site"]
-    assert not services.visible_calls(world.sibling).filter(pk=call.pk).exists()
-    assert not services.visible_calls(dept["liaison"]).exclude(region=world.grid).exists()
+    assert people.visible_calls(county_liaison).filter(pk=call.pk).exists()
+    assert people.allowed_actions(county_liaison, call) == ["on-site"]
+    assert not people.visible_calls(world.sibling).filter(pk=call.pk).exists()
+    assert not people.visible_calls(dept["liaison"]).exclude(region=world.grid).exists()
 
 
 def test_suggested_departments_put_the_fitting_ones_first(world, dept):
     power = make_department(world.township, "柯岩供电所")
     water = make_department(world.county, "自来水公司")
     make_department(world.sibling_township, "安昌供电所")
-    suggested = services.suggested_departments(world.same, world.grid, CallCategory.POWER)
+    suggested = people.suggested_departments(world.same, world.grid, CallCategory.POWER)
     assert suggested[0] == power
     assert {d.pk for d in suggested} == {power.pk, water.pk, dept["department"].pk}
-    fire = services.suggested_departments(world.same, world.grid, CallCategory.FIRE)
+    fire = people.suggested_departments(world.same, world.grid, CallCategory.FIRE)
     assert fire[0] == dept["department"]

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from frontline.community.models import CallCategory, CallState, CommunityCall
 from frontline.community.services import calls as services
+from frontline.community.services import calls_monthly as monthly
+from frontline.community.services import calls_rules as rules
 from frontline.community.testing import make_department
 from frontline.community.tests import test_calls as base
 from frontline.core.errors import InvalidInput
@@ -114,8 +116,8 @@ def test_monthly_public_list_figures(world, dept, settings):
 
     def shaped(raised, arrived=None, fixed=None, state=CallState.CLOSED, rating=None, **kw):
         call = raise_one(world, kw.pop("dept", dept), **kw)
-        arrive_by = raised + services.arrive_limit(call.category)
-        fix_by = raised + services.fix_limit(call.category)
+        arrive_by = raised + rules.arrive_limit(call.category)
+        fix_by = raised + rules.fix_limit(call.category)
         CommunityCall.objects.filter(pk=call.pk).update(
             raised_at=raised, arrive_by=arrive_by, fix_by=fix_by, arrived_at=arrived,
             fixed_at=fixed, state=state, rating=rating,
@@ -130,7 +132,7 @@ def test_monthly_public_list_figures(world, dept, settings):
     shaped(at(12), state=CallState.WITHDRAWN)
     open_call = shaped(now - timedelta(minutes=5), state=CallState.CALLED)
     shaped(timezone.make_aware(datetime(2026, 10, 30, 9)), at(3), at(3), rating=1)
-    report = services.monthly_report(world.same, 2026, 11, now=now)
+    report = monthly.monthly_report(world.same, 2026, 11, now=now)
     in_november = now.year == 2026 and now.month == 11
     assert [r.call.pk for r in report.rows][:2] == [good.pk, late.pk]
     assert report.total.calls == (4 if in_november else 3)

@@ -30,6 +30,9 @@ from frontline.community.models import (
     CommunityCallEvent,
 )
 from frontline.community.services import calls as services
+from frontline.community.services import calls_monthly as monthly
+from frontline.community.services import calls_people as people
+from frontline.community.services import calls_rules as rules
 from frontline.core import services as core_services
 from frontline.core.errors import DomainError
 from frontline.core.forms import regions_with
@@ -68,7 +71,7 @@ STATE_CHIPS = [
 
 
 def _decorate(call: CommunityCall, now: datetime) -> None:
-    call.overdue = services.is_overdue(call, now)
+    call.overdue = rules.is_overdue(call, now)
 
 
 # --- list ----------------------------------------------------------------------------------
@@ -77,7 +80,7 @@ def _decorate(call: CommunityCall, now: datetime) -> None:
 @login_required
 def call_list(request):
     user = request.user
-    base = services.visible_calls(user)
+    base = people.visible_calls(user)
     counts = dict(base.order_by().values_list("state").annotate(n=Count("id")))
     chips = []
     for key, label in STATE_CHIPS:
@@ -108,7 +111,7 @@ def call_list(request):
     now = timezone.now()
     overdue = request.GET.get("overdue") == "1"
     if overdue:
-        calls = calls.filter(services.overdue_q(now))
+        calls = calls.filter(rules.overdue_q(now))
     q = request.GET.get("q", "").strip()[:100]
     if q:
         from django.db.models import Q
@@ -162,7 +165,7 @@ def call_departments(request):
     region = _call_regions(request.user).filter(code=request.GET.get("region", "")).first()
     units = []
     if region is not None:
-        units = services.suggested_departments(
+        units = people.suggested_departments(
             request.user, region, request.GET.get("category") or None
         )
     return render(
@@ -201,7 +204,7 @@ def call_new(request):
         "lat": data.get("lat", ""),
         "coord_system": data.get("coord_system", "wgs84"),
     }
-    departments = services.suggested_departments(user, region, category or None) if region else []
+    departments = people.suggested_departments(user, region, category or None) if region else []
     status = 200
     if request.method == "POST":
         if region is None:
@@ -249,8 +252,8 @@ def call_new(request):
         "limits": [
             {
                 "label": label,
-                "arrive": int(services.arrive_limit(value).total_seconds() // 60),
-                "fix": int(services.fix_limit(value).total_seconds() // 3600),
+                "arrive": int(rules.arrive_limit(value).total_seconds() // 60),
+                "fix": int(rules.fix_limit(value).total_seconds() // 3600),
             }
             for value, label in CallCategory.choices
         ],
@@ -314,7 +317,7 @@ def _actor_label(user) -> str:
 
 def _visible_call(request, pk: int) -> CommunityCall:
     call = (
-        services.visible_calls(request.user)
+        people.visible_calls(request.user)
         .select_related(*_RELATED, "building", "task", "department__region")
         .filter(pk=pk)
         .first()
@@ -345,9 +348,9 @@ def _render_detail(request, call: CommunityCall, *, status=200, error=None, open
         event.actor_label = _actor_label(event.actor)
         event.photos = [photos[i] for i in event.data.get("photo_ids") or [] if i in photos]
     shown = {photo.pk for event in events for photo in event.photos}
-    names = services.allowed_actions(user, call)
-    actions = [{"name": n, "label": _(services.TRANSITIONS[n].label)} for n in names]
-    side = services.side_of(user, call)
+    names = people.allowed_actions(user, call)
+    actions = [{"name": n, "label": _(rules.TRANSITIONS[n].label)} for n in names]
+    side = people.side_of(user, call)
     context = {
         "call": call,
         "events": events,
@@ -364,8 +367,7 @@ def _render_detail(request, call: CommunityCall, *, status=200, error=None, open
         "fix_bar": _bar(call.raised_at, call.fix_by, call.fixed_at, now)
         if call.state != CallState.WITHDRAWN
         else None,
-        "department_tries_close": side == services.Side.DEPARTMENT
-        and call.state == CallState.FIXED,
+        "department_tries_close": side == rules.Side.DEPARTMENT and call.state == CallState.FIXED,
         "now": now,
     }
     return render(request, "community/calls/detail.html", context, status=status)
@@ -390,7 +392,7 @@ def _run_action(request, call: CommunityCall, action: str, stored: list) -> None
         services.report_on_site(actor=actor, call=call, note=post.get("note", ""), lon=lon, lat=lat)
     elif action == "fixed":
         ids = []
-        if services.is_department_user(actor, call):
+        if people.is_department_user(actor, call):
             for upload in request.FILES.getlist("photos"):
                 attachment = core_services.attach_file(
                     actor=actor, owner=call, uploaded_file=upload
@@ -422,7 +424,7 @@ def call_action(request, pk: int, action: str):
     """One step; a refusal re-renders the page with the reason (409 for a step the state
     does not allow or a department trying to close, 403 for the wrong side, 422 for bad
     input)."""
-    if action not in services.TRANSITIONS:
+    if action not in rules.TRANSITIONS:
         raise Http404
     call = _visible_call(request, pk)
     stored: list = []
@@ -468,7 +470,7 @@ def call_public(request):
     """每月公示: every call of the month in scope, with its times and outcome; callers'
     names masked; totals per category and per department."""
     year, month = _month(request)
-    report = services.monthly_report(request.user, year, month)
+    report = monthly.monthly_report(request.user, year, month)
     peak = max([g.calls for g in report.by_category + report.by_department] or [1])
     for group in report.by_category + report.by_department:
         group.width = round(100 * group.calls / peak)
@@ -484,8 +486,8 @@ def call_public(request):
 @login_required
 def call_public_export(request):
     year, month = _month(request)
-    report = services.monthly_report(request.user, year, month)
-    response = HttpResponse(services.monthly_xlsx(report), content_type=XLSX_TYPE)
+    report = monthly.monthly_report(request.user, year, month)
+    response = HttpResponse(monthly.monthly_xlsx(report), content_type=XLSX_TYPE)
     filename = f"{_('社区呼叫公示')}-{report.label}.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
