@@ -38,7 +38,6 @@ from frontline.community.services.calls_people import (
     local_time,
     notify_call,
     station_users,
-    suggested_departments,  # re-exported: `patrols.call_departments` imports it from here
 )
 from frontline.community.services.calls_rules import (
     NUMBER_PREFIX,
@@ -66,7 +65,6 @@ __all__ = [
     "reject_fix",
     "report_fixed",
     "report_on_site",
-    "suggested_departments",
     "withdraw_call",
 ]
 
