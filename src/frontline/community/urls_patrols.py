@@ -4,17 +4,17 @@ Ids are at most 18 digits, so an absurd id is a 404 rather than an integer overf
 
 from django.urls import path, re_path
 
-from frontline.community.views import patrols
+from frontline.community.views import patrol_station, patrols
 
 RUN = r"^patrol/runs/(?P<pk>[0-9]{1,18})/"
 
 urlpatterns = [
     path("patrol/", patrols.my_patrol, name="patrol_home"),
-    path("patrol/plans/", patrols.plan_list, name="patrol_plan_list"),
-    path("patrol/plans/new/", patrols.plan_edit, name="patrol_plan_new"),
-    re_path(r"^patrol/plans/(?P<pk>[0-9]{1,18})/$", patrols.plan_edit, name="patrol_plan"),
+    path("patrol/plans/", patrol_station.plan_list, name="patrol_plan_list"),
+    path("patrol/plans/new/", patrol_station.plan_edit, name="patrol_plan_new"),
+    re_path(r"^patrol/plans/(?P<pk>[0-9]{1,18})/$", patrol_station.plan_edit, name="patrol_plan"),
     re_path(r"^patrol/plans/(?P<pk>[0-9]{1,18})/start/$", patrols.start_run, name="patrol_start"),
-    path("patrol/runs/", patrols.run_list, name="patrol_run_list"),
+    path("patrol/runs/", patrol_station.run_list, name="patrol_run_list"),
     re_path(RUN + "$", patrols.run_detail, name="patrol_run"),
     re_path(RUN + "check-in/$", patrols.run_check_in, name="patrol_check_in"),
     re_path(RUN + "track/$", patrols.run_track, name="patrol_track"),
@@ -26,5 +26,5 @@ urlpatterns = [
         name="patrol_hand_on",
     ),
     re_path(r"^patrol/qr/(?P<token>[A-Za-z0-9_-]{1,64})/$", patrols.qr_check_in, name="patrol_qr"),
-    path("patrol/coverage/", patrols.coverage, name="patrol_coverage"),
+    path("patrol/coverage/", patrol_station.coverage, name="patrol_coverage"),
 ]

@@ -22,7 +22,12 @@ from frontline.community.models import (
     PatrolPlan,
     PatrolRun,
 )
-from frontline.community.services import patrols as services
+from frontline.community.services import (
+    patrol_coverage,
+    patrol_findings,
+    patrol_runs,
+    patrols,
+)
 from frontline.core.errors import InvalidInput
 from frontline.core.models import Region
 from frontline.core.pagination import Pages
@@ -258,7 +263,7 @@ def _run_detail(request, run_id: int) -> PatrolRun:
         PatrolCheckIn.objects.filter(run=run).select_related("checkpoint").order_by("at", "id")
     )
     run.finding_list = list(PatrolFinding.objects.filter(run=run).order_by("at", "id"))
-    if not services.may_see_track(request.user, run):
+    if not patrols.may_see_track(request.user, run):
         run.track = None
     return run
 
@@ -267,8 +272,8 @@ def _checkpoints_in(request, items: list[CheckpointIn]) -> list[dict]:
     result = []
     for item in items:
         data = item.dict()
-        data["building"] = services.building_or_none(request.user, data.pop("building_id"))
-        data["facility"] = services.facility_or_none(request.user, data.pop("facility_id"))
+        data["building"] = patrols.building_or_none(request.user, data.pop("building_id"))
+        data["facility"] = patrols.facility_or_none(request.user, data.pop("facility_id"))
         result.append(data)
     return result
 
@@ -310,7 +315,7 @@ def create_plan(request, payload: PlanIn):
         raise InvalidInput(
             _("区划不存在"), details={"region_code": _("区划不存在或不在管辖范围内")}
         )
-    plan = services.create_plan(
+    plan = patrols.create_plan(
         actor=request.user,
         region=region,
         name=payload.name,
@@ -323,7 +328,7 @@ def create_plan(request, payload: PlanIn):
 
 @router.put("/patrol/plans/{plan_id}", response=PlanOut, summary="修改巡查计划和点位")
 def update_plan(request, plan_id: ObjectId, payload: PlanUpdate):
-    services.update_plan(
+    patrols.update_plan(
         actor=request.user,
         plan=_plan_or_404(request, plan_id),
         name=payload.name,
@@ -365,7 +370,7 @@ def run_detail(request, run_id: ObjectId):
 
 @router.post("/patrol/plans/{plan_id}/runs", response={201: RunDetail}, summary="开始巡查")
 def start_run(request, plan_id: ObjectId):
-    run = services.start_run(actor=request.user, plan=_plan_or_404(request, plan_id))
+    run = patrol_runs.start_run(actor=request.user, plan=_plan_or_404(request, plan_id))
     return Status(201, _run_detail(request, run.pk))
 
 
@@ -377,7 +382,7 @@ def check_in(request, run_id: ObjectId, payload: CheckInIn):
     )
     if checkpoint is None:
         raise InvalidInput(_("点位不存在"), details={"checkpoint": _("点位不存在")})
-    item = services.check_in(
+    item = patrol_runs.check_in(
         actor=request.user,
         run=run,
         checkpoint=checkpoint,
@@ -392,7 +397,7 @@ def check_in(request, run_id: ObjectId, payload: CheckInIn):
 
 @router.post("/patrol/runs/{run_id}/check-ins/qr", response={201: CheckInOut}, summary="扫码打卡")
 def check_in_by_qr(request, run_id: ObjectId, payload: QrIn):
-    item = services.check_in_by_qr(
+    item = patrol_runs.check_in_by_qr(
         actor=request.user, run=_run_or_404(request, run_id), token=payload.token, note=payload.note
     )
     return Status(201, item)
@@ -400,7 +405,9 @@ def check_in_by_qr(request, run_id: ObjectId, payload: QrIn):
 
 @router.post("/patrol/runs/{run_id}/track", response={204: None}, summary="上传轨迹点")
 def add_track(request, run_id: ObjectId, payload: TrackIn):
-    services.add_track(actor=request.user, run=_run_or_404(request, run_id), points=payload.points)
+    patrol_runs.add_track(
+        actor=request.user, run=_run_or_404(request, run_id), points=payload.points
+    )
     return Status(204, None)
 
 
@@ -412,7 +419,7 @@ def record_finding(request, run_id: ObjectId, payload: FindingIn):
         check_in = PatrolCheckIn.objects.filter(pk=payload.check_in_id, run=run).first()
         if check_in is None:
             raise InvalidInput(_("打卡不存在"), details={"check_in": _("打卡不属于本次巡查")})
-    finding = services.record_finding(
+    finding = patrol_findings.record_finding(
         actor=request.user,
         run=run,
         note=payload.note,
@@ -425,13 +432,13 @@ def record_finding(request, run_id: ObjectId, payload: FindingIn):
 
 @router.post("/patrol/runs/{run_id}/finish", response=RunDetail, summary="结束巡查")
 def finish_run(request, run_id: ObjectId, payload: NoteIn):
-    services.finish_run(actor=request.user, run=_run_or_404(request, run_id), note=payload.note)
+    patrol_runs.finish_run(actor=request.user, run=_run_or_404(request, run_id), note=payload.note)
     return _run_detail(request, run_id)
 
 
 @router.post("/patrol/runs/{run_id}/abandon", response=RunDetail, summary="中止巡查")
 def abandon_run(request, run_id: ObjectId, payload: NoteIn):
-    services.abandon_run(actor=request.user, run=_run_or_404(request, run_id), note=payload.note)
+    patrol_runs.abandon_run(actor=request.user, run=_run_or_404(request, run_id), note=payload.note)
     return _run_detail(request, run_id)
 
 
@@ -440,7 +447,9 @@ def abandon_run(request, run_id: ObjectId, payload: NoteIn):
 )
 def finding_to_hazard(request, finding_id: ObjectId, payload: HazardIn):
     finding = _finding_or_404(request, finding_id)
-    hazard = services.finding_to_hazard(actor=request.user, finding=finding, title=payload.title)
+    hazard = patrol_findings.finding_to_hazard(
+        actor=request.user, finding=finding, title=payload.title
+    )
     finding.refresh_from_db()
     return Status(201, {"finding": finding, "hazard_id": hazard.pk})
 
@@ -453,7 +462,7 @@ def finding_to_call(request, finding_id: ObjectId, payload: CallIn):
     department = next(
         (
             unit
-            for unit in services.call_departments(request.user, finding.region)
+            for unit in patrol_findings.call_departments(request.user, finding.region)
             if unit.pk == payload.department_id
         ),
         None,
@@ -463,7 +472,7 @@ def finding_to_call(request, finding_id: ObjectId, payload: CallIn):
             _("输入有误，请检查标注的字段"),
             details={"department_id": _("部门不存在或不在您的管辖范围内")},
         )
-    call = services.finding_to_call(
+    call = patrol_findings.finding_to_call(
         actor=request.user,
         finding=finding,
         category=payload.category,
@@ -495,7 +504,7 @@ def coverage(
             _("输入有误，请检查标注的字段"),
             details={"punctuality_from": _("统计期间应不超过一年且起始不晚于结束")},
         )
-    grids = services.coverage_for_day(request.user, day)
+    grids = patrol_coverage.coverage_for_day(request.user, day)
     return {
         "day": day,
         "grids": [
@@ -524,6 +533,6 @@ def coverage(
                 "runs": row.runs,
                 "percent": row.percent,
             }
-            for row in services.punctuality(request.user, first, last)
+            for row in patrol_coverage.punctuality(request.user, first, last)
         ],
     }

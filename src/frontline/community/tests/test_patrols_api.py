@@ -14,7 +14,7 @@ from frontline.community.models import (
     PatrolRun,
 )
 from frontline.community.models.patrols import CheckInFlag
-from frontline.community.services import patrols as svc
+from frontline.community.services import patrol_findings, patrol_runs, patrols
 from frontline.community.testing import (
     GRID_LAT,
     GRID_LON,
@@ -35,7 +35,7 @@ def plan(world):
 
 @pytest.fixture
 def run(world, plan):
-    return svc.start_run(actor=world.grid_worker, plan=plan)
+    return patrol_runs.start_run(actor=world.grid_worker, plan=plan)
 
 
 def test_details_follow_the_matrix(world, plan, run):
@@ -58,7 +58,7 @@ def test_lists_are_scoped_and_take_constant_queries(world, plan, run):
     for _ in range(3):
         other = make_plan(world.grid, points=2)
         walker = make_user(Role.GRID_WORKER, world.grid)
-        svc.start_run(actor=walker, plan=other)
+        patrol_runs.start_run(actor=walker, plan=other)
     response, plans_more = _count(client, f"{API}/plans")
     assert response.json()["count"] == 4 and plans_more == plans_few
     response, runs_more = _count(client, f"{API}/runs")
@@ -198,7 +198,7 @@ def test_track_is_returned_only_to_the_walker_and_supervisors(world, run):
 
 
 def test_runs_filter_by_flagged(world, plan, run):
-    svc.check_in(
+    patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=plan.checkpoints.first(),
@@ -214,7 +214,7 @@ def test_runs_filter_by_flagged(world, plan, run):
 
 
 def test_coverage_endpoint(world, plan, run):
-    svc.finish_run(actor=world.grid_worker, run=run)
+    patrol_runs.finish_run(actor=world.grid_worker, run=run)
     body = world.client_for(world.same).get(f"{API}/coverage").json()
     grid = body["grids"][0]
     assert (grid["region_code"], grid["rounds_done"], grid["patrolled"]) == (
@@ -232,7 +232,7 @@ def test_coverage_endpoint(world, plan, run):
 
 def test_finding_becomes_a_community_call(world, run):
     department = make_department(world.township)
-    finding = svc.record_finding(
+    finding = patrol_findings.record_finding(
         actor=world.grid_worker,
         run=run,
         note="路灯损坏，夜间巡查看不清",
@@ -260,7 +260,7 @@ def test_finding_becomes_a_community_call(world, run):
     )
     assert again.status_code == 409 and CommunityCall.objects.count() == 1
     # The page's one tap does the same.
-    second = svc.record_finding(actor=world.grid_worker, run=run, note="消火栓漏水")
+    second = patrol_findings.record_finding(actor=world.grid_worker, run=run, note="消火栓漏水")
     page = client.post(
         f"/patrol/findings/{second.pk}/call/", {"category": "water", "department": department.pk}
     )
@@ -269,7 +269,7 @@ def test_finding_becomes_a_community_call(world, run):
 
 def test_ok_check_in_at_a_facility_records_a_facility_check(world):
     facility = make_facility(world.grid, lon=GRID_LON, lat=GRID_LAT)
-    plan = svc.create_plan(
+    plan = patrols.create_plan(
         actor=world.same,
         region=world.grid,
         name="消防设施巡查",
@@ -277,10 +277,10 @@ def test_ok_check_in_at_a_facility_records_a_facility_check(world):
             {"name": "消火栓", "lon": GRID_LON, "lat": GRID_LAT, "facility": facility},
         ],
     )
-    run = svc.start_run(actor=world.grid_worker, plan=plan)
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
     checkpoint = plan.checkpoints.get()
     # Without a tick, or flagged: no facility check.
-    svc.check_in(
+    patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=checkpoint,
@@ -288,7 +288,7 @@ def test_ok_check_in_at_a_facility_records_a_facility_check(world):
         lat=GRID_LAT,
         accuracy_m=5,
     )
-    svc.check_in(
+    patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=checkpoint,
@@ -298,7 +298,7 @@ def test_ok_check_in_at_a_facility_records_a_facility_check(world):
         facility_status="faulty",
     )
     assert not FacilityCheck.objects.exists()
-    item = svc.check_in(
+    item = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=checkpoint,

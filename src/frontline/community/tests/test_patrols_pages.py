@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from frontline.community.models import Checkpoint, PatrolCheckIn, PatrolPlan, PatrolRun
 from frontline.community.models.patrols import CheckInFlag, RunState
-from frontline.community.services import patrols as svc
+from frontline.community.services import patrol_findings, patrol_runs
 from frontline.community.testing import GRID_LAT, GRID_LON, make_plan
 from frontline.core.roles import Role
 from frontline.core.testing import assert_page_matrix, make_user, page_queries
@@ -22,13 +22,13 @@ def plan(world):
 
 @pytest.fixture
 def run(world, plan):
-    return svc.start_run(actor=world.grid_worker, plan=plan)
+    return patrol_runs.start_run(actor=world.grid_worker, plan=plan)
 
 
 def _walk(world, plan, n=1):
     for _ in range(n):
-        run = svc.start_run(actor=world.grid_worker, plan=plan)
-        svc.check_in(
+        run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+        patrol_runs.check_in(
             actor=world.grid_worker,
             run=run,
             checkpoint=plan.checkpoints.first(),
@@ -36,11 +36,11 @@ def _walk(world, plan, n=1):
             lat=GRID_LAT,
             accuracy_m=5,
         )
-        svc.finish_run(actor=world.grid_worker, run=run)
+        patrol_runs.finish_run(actor=world.grid_worker, run=run)
 
 
 def test_detail_pages_follow_the_matrix(world, plan, run):
-    svc.check_in(
+    patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=plan.checkpoints.first(),
@@ -48,7 +48,7 @@ def test_detail_pages_follow_the_matrix(world, plan, run):
         lat=None,
         accuracy_m=None,
     )
-    svc.record_finding(actor=world.grid_worker, run=run, note="消防通道堵塞")
+    patrol_findings.record_finding(actor=world.grid_worker, run=run, note="消防通道堵塞")
     assert_page_matrix(world, f"/patrol/runs/{run.pk}/")
     body = world.client_for(world.same).get(f"/patrol/runs/{run.pk}/").content.decode()
     assert "无定位" in body and "消防通道堵塞" in body and "转为隐患" in body
@@ -71,8 +71,8 @@ def test_list_pages_answer_in_scope_and_in_constant_queries(world, plan):
 
 def test_run_list_filters_flagged(world, plan):
     _walk(world, plan, 1)  # the check-in of _walk is 1 km away: flagged
-    clean = svc.start_run(actor=world.grid_worker, plan=plan)
-    svc.finish_run(actor=world.grid_worker, run=clean)
+    clean = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+    patrol_runs.finish_run(actor=world.grid_worker, run=clean)
     client = world.client_for(world.same)
     page = client.get("/patrol/runs/?flagged=1")
     assert len(page.context["page"].object_list) == 1
@@ -181,7 +181,7 @@ def test_finish_and_abandon_through_the_page(world, plan, run):
     assert run.state == RunState.FINISHED
     again = client.post(f"/patrol/runs/{run.pk}/finish/", {"action": "finish"})
     assert again.status_code == 409
-    second = svc.start_run(actor=world.grid_worker, plan=plan)
+    second = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
     response = world.client_for(world.same).post(
         f"/patrol/runs/{second.pk}/finish/", {"action": "abandon", "note": "忘记结束"}
     )
@@ -204,7 +204,7 @@ def test_my_patrol_starts_a_run_and_shows_the_walking_one(world, plan):
 
 
 def test_track_is_hidden_from_a_peer_grid_worker(world, run):
-    svc.add_track(
+    patrol_runs.add_track(
         actor=world.grid_worker,
         run=run,
         points=[
@@ -271,12 +271,12 @@ def test_coverage_page_shows_the_grids_not_patrolled(world, plan):
 
 def test_map_layers_are_scoped_and_tracks_are_personal(world, run):
     t0 = int(run.started_at.timestamp())
-    svc.add_track(
+    patrol_runs.add_track(
         actor=world.grid_worker,
         run=run,
         points=[[GRID_LON, GRID_LAT, t0 + 5, 5], [GRID_LON + 0.001, GRID_LAT, t0 + 35, 5]],
     )
-    svc.check_in(
+    patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=run.plan.checkpoints.first(),

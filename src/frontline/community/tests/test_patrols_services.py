@@ -15,7 +15,7 @@ from frontline.community.models import (
     PatrolRun,
 )
 from frontline.community.models.patrols import CheckInFlag, RunState
-from frontline.community.services import patrols as svc
+from frontline.community.services import patrol_coverage, patrol_findings, patrol_runs, patrols
 from frontline.community.testing import GRID_LAT, GRID_LON, make_plan
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import Attachment, RegionLevel
@@ -45,17 +45,17 @@ def plan(world):
 
 @pytest.fixture
 def run(world, plan):
-    return svc.start_run(actor=world.grid_worker, plan=plan)
+    return patrol_runs.start_run(actor=world.grid_worker, plan=plan)
 
 
 def test_haversine_matches_a_known_distance():
     # 0.001° of latitude is 111.2 m everywhere.
-    assert svc.haversine_m(120.4, 30.0, 120.4, 30.001) == pytest.approx(111.2, abs=0.2)
+    assert patrol_runs.haversine_m(120.4, 30.0, 120.4, 30.001) == pytest.approx(111.2, abs=0.2)
 
 
 def test_create_plan_validates_every_field_and_writes_nothing(world):
     with pytest.raises(InvalidInput) as error:
-        svc.create_plan(
+        patrols.create_plan(
             actor=world.same,
             region=world.village,
             name=" ",
@@ -67,7 +67,7 @@ def test_create_plan_validates_every_field_and_writes_nothing(world):
     )
     assert "checkpoints.0.radius_m" in error.value.details
     with pytest.raises(InvalidInput) as error:
-        svc.create_plan(
+        patrols.create_plan(
             actor=world.same,
             region=world.grid,
             name="x",
@@ -80,7 +80,7 @@ def test_create_plan_validates_every_field_and_writes_nothing(world):
 
 
 def test_create_and_update_plan_keep_qr_plates(world):
-    plan = svc.create_plan(
+    plan = patrols.create_plan(
         actor=world.same,
         region=world.grid,
         name="早晚巡查",
@@ -93,7 +93,7 @@ def test_create_and_update_plan_keep_qr_plates(world):
     assert plan.rounds == [["08:00", "12:00"], ["14:00", "18:00"]]
     first, second = plan.checkpoints.all()
     token = first.qr_token
-    svc.update_plan(
+    patrols.update_plan(
         actor=world.same,
         plan=plan,
         name="早晚巡查",
@@ -108,7 +108,7 @@ def test_create_and_update_plan_keep_qr_plates(world):
     assert Checkpoint.objects.get(pk=first.pk).qr_token == token
     assert not Checkpoint.objects.filter(pk=second.pk).exists()
     with pytest.raises(PermissionDenied):
-        svc.update_plan(
+        patrols.update_plan(
             actor=world.sibling,
             plan=plan,
             name="x",
@@ -118,21 +118,21 @@ def test_create_and_update_plan_keep_qr_plates(world):
 
 def test_start_run_picks_the_round_and_allows_one_walking_run(world, plan):
     today = timezone.localdate()
-    run = svc.start_run(actor=world.grid_worker, plan=plan, now=local(today, "15:10"))
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan, now=local(today, "15:10"))
     assert (run.round, run.points_total, run.state, run.day) == (2, 3, RunState.WALKING, today)
-    assert svc.started_in_window(run)
+    assert patrols.started_in_window(run)
     with pytest.raises(DomainError) as error:
-        svc.start_run(actor=world.grid_worker, plan=plan)
+        patrol_runs.start_run(actor=world.grid_worker, plan=plan)
     assert error.value.code == "run_in_progress" and error.value.status == 409
-    svc.abandon_run(actor=world.grid_worker, run=run)
-    late = svc.start_run(actor=world.grid_worker, plan=plan, now=local(today, "19:30"))
-    assert late.round == 2 and not svc.started_in_window(late)
+    patrol_runs.abandon_run(actor=world.grid_worker, run=run)
+    late = patrol_runs.start_run(actor=world.grid_worker, plan=plan, now=local(today, "19:30"))
+    assert late.round == 2 and not patrols.started_in_window(late)
     assert PatrolRun.objects.count() == 2
 
 
 def test_check_in_flags_both_sides_of_the_radius(world, plan, run):
     first, second, _third = plan.checkpoints.all()
-    inside = svc.check_in(
+    inside = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=first,
@@ -141,7 +141,7 @@ def test_check_in_flags_both_sides_of_the_radius(world, plan, run):
         accuracy_m=10,
     )
     assert inside.flag == CheckInFlag.OK and inside.distance_m == pytest.approx(45, abs=0.5)
-    outside = svc.check_in(
+    outside = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=second,
@@ -157,7 +157,7 @@ def test_check_in_flags_both_sides_of_the_radius(world, plan, run):
 
 def test_poor_accuracy_and_no_position_are_flagged_not_counted(world, plan, run, settings):
     first, second, _third = plan.checkpoints.all()
-    poor = svc.check_in(
+    poor = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=first,
@@ -166,12 +166,12 @@ def test_poor_accuracy_and_no_position_are_flagged_not_counted(world, plan, run,
         accuracy_m=80,
     )
     assert poor.flag == CheckInFlag.POOR_ACCURACY
-    nothing = svc.check_in(
+    nothing = patrol_runs.check_in(
         actor=world.grid_worker, run=run, checkpoint=second, lon=None, lat=None, accuracy_m=None
     )
     assert nothing.flag == CheckInFlag.NO_POSITION and nothing.distance_m is None
     settings.PATROL_MAX_ACCURACY_M = 100
-    relaxed = svc.check_in(
+    relaxed = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=first,
@@ -187,7 +187,7 @@ def test_poor_accuracy_and_no_position_are_flagged_not_counted(world, plan, run,
 def test_bad_check_in_input_is_refused_and_nothing_written(world, plan, run):
     other = make_plan(world.grid, points=1, name="夜巡")
     with pytest.raises(InvalidInput) as error:
-        svc.check_in(
+        patrol_runs.check_in(
             actor=world.grid_worker,
             run=run,
             checkpoint=other.checkpoints.get(),
@@ -197,7 +197,7 @@ def test_bad_check_in_input_is_refused_and_nothing_written(world, plan, run):
         )
     assert set(error.value.details) == {"checkpoint", "lon", "accuracy_m"}
     with pytest.raises(PermissionDenied):
-        svc.check_in(
+        patrol_runs.check_in(
             actor=world.same,
             run=run,
             checkpoint=plan.checkpoints.first(),
@@ -205,9 +205,9 @@ def test_bad_check_in_input_is_refused_and_nothing_written(world, plan, run):
             lat=GRID_LAT,
             accuracy_m=5,
         )
-    svc.finish_run(actor=world.grid_worker, run=run)
+    patrol_runs.finish_run(actor=world.grid_worker, run=run)
     with pytest.raises(DomainError) as error:
-        svc.check_in(
+        patrol_runs.check_in(
             actor=world.grid_worker,
             run=run,
             checkpoint=plan.checkpoints.first(),
@@ -221,22 +221,24 @@ def test_bad_check_in_input_is_refused_and_nothing_written(world, plan, run):
 
 def test_qr_check_in_counts_and_a_token_of_another_plan_is_refused(world, plan, run):
     other = make_plan(world.grid, points=1, name="夜巡")
-    item = svc.check_in_by_qr(
+    item = patrol_runs.check_in_by_qr(
         actor=world.grid_worker, run=run, token=plan.checkpoints.first().qr_token
     )
     assert item.flag == CheckInFlag.OK and item.method == "qr"
     with pytest.raises(InvalidInput) as error:
-        svc.check_in_by_qr(actor=world.grid_worker, run=run, token=other.checkpoints.get().qr_token)
+        patrol_runs.check_in_by_qr(
+            actor=world.grid_worker, run=run, token=other.checkpoints.get().qr_token
+        )
     assert error.value.status == 422 and "token" in error.value.details
     with pytest.raises(InvalidInput):
-        svc.check_in_by_qr(actor=world.grid_worker, run=run, token="nonsense")
+        patrol_runs.check_in_by_qr(actor=world.grid_worker, run=run, token="nonsense")
     run.refresh_from_db()
     assert run.points_checked == 1 and PatrolCheckIn.objects.count() == 1
 
 
 def test_track_accumulates_distance_skips_resent_points_and_refuses_bad_ones(world, run):
     t0 = int(run.started_at.timestamp())
-    svc.add_track(
+    patrol_runs.add_track(
         actor=world.grid_worker,
         run=run,
         points=[[GRID_LON, GRID_LAT, t0 + 30, 8], [east(100), GRID_LAT, t0 + 60, 8]],
@@ -244,7 +246,7 @@ def test_track_accumulates_distance_skips_resent_points_and_refuses_bad_ones(wor
     run.refresh_from_db()
     assert run.distance_m == pytest.approx(100, abs=1)
     # The same batch again plus one poorly located point: stored once, the bad fix not counted.
-    svc.add_track(
+    patrol_runs.add_track(
         actor=world.grid_worker,
         run=run,
         points=[[east(100), GRID_LAT, t0 + 60, 8], [east(900), GRID_LAT, t0 + 90, 300]],
@@ -252,7 +254,7 @@ def test_track_accumulates_distance_skips_resent_points_and_refuses_bad_ones(wor
     run.refresh_from_db()
     assert len(run.track) == 3 and run.distance_m == pytest.approx(100, abs=1)
     with pytest.raises(InvalidInput) as error:
-        svc.add_track(
+        patrol_runs.add_track(
             actor=world.grid_worker,
             run=run,
             points=[[east(200), GRID_LAT, t0 + 120, 5], [181, 30, t0 + 150, 5]],
@@ -265,7 +267,7 @@ def test_track_accumulates_distance_skips_resent_points_and_refuses_bad_ones(wor
 @pytest.mark.usefixtures("media_root")
 def test_check_in_photo_is_attached(world, plan, run):
     photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
-    item = svc.check_in(
+    item = patrol_runs.check_in(
         actor=world.grid_worker,
         run=run,
         checkpoint=plan.checkpoints.first(),
@@ -281,7 +283,7 @@ def test_check_in_photo_is_attached(world, plan, run):
 @pytest.mark.usefixtures("media_root")
 def test_finding_becomes_a_hazard_once_with_its_photo(world, plan, run):
     photo = SimpleUploadedFile("f.jpg", jpeg_bytes("red"), content_type="image/jpeg")
-    finding = svc.record_finding(
+    finding = patrol_findings.record_finding(
         actor=world.grid_worker,
         run=run,
         note="配电箱门损坏\n电线裸露",
@@ -289,7 +291,7 @@ def test_finding_becomes_a_hazard_once_with_its_photo(world, plan, run):
         lat=GRID_LAT,
         photo=photo,
     )
-    hazard = svc.finding_to_hazard(actor=world.grid_worker, finding=finding)
+    hazard = patrol_findings.finding_to_hazard(actor=world.grid_worker, finding=finding)
     assert (hazard.region, hazard.source, hazard.title) == (
         world.grid,
         HazardSource.PATROL,
@@ -301,32 +303,32 @@ def test_finding_becomes_a_hazard_once_with_its_photo(world, plan, run):
     finding.refresh_from_db()
     assert finding.hazard == hazard
     with pytest.raises(DomainError) as error:
-        svc.finding_to_hazard(actor=world.grid_worker, finding=finding)
+        patrol_findings.finding_to_hazard(actor=world.grid_worker, finding=finding)
     assert error.value.code == "finding_handed_on"
     assert Hazard.objects.count() == 1
 
 
 def test_finding_needs_a_note(world, run):
     with pytest.raises(InvalidInput) as error:
-        svc.record_finding(actor=world.grid_worker, run=run, note="  ")
+        patrol_findings.record_finding(actor=world.grid_worker, run=run, note="  ")
     assert "note" in error.value.details
     assert not PatrolFinding.objects.exists()
 
 
 def test_finish_and_abandon(world, plan, run):
     with pytest.raises(PermissionDenied):
-        svc.finish_run(actor=world.same, run=run)
-    svc.finish_run(actor=world.grid_worker, run=run, note="一切正常")
+        patrol_runs.finish_run(actor=world.same, run=run)
+    patrol_runs.finish_run(actor=world.grid_worker, run=run, note="一切正常")
     run.refresh_from_db()
     assert run.state == RunState.FINISHED and run.finished_at and run.note == "一切正常"
     with pytest.raises(DomainError):
-        svc.abandon_run(actor=world.grid_worker, run=run)
-    second = svc.start_run(actor=world.grid_worker, plan=plan)
+        patrol_runs.abandon_run(actor=world.grid_worker, run=run)
+    second = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
     # The station may stop a run left open; a peer grid worker may not.
     peer = make_user(Role.GRID_WORKER, world.grid, "peer")
     with pytest.raises(PermissionDenied):
-        svc.abandon_run(actor=peer, run=second)
-    svc.abandon_run(actor=world.same, run=second, note="忘记结束")
+        patrol_runs.abandon_run(actor=peer, run=second)
+    patrol_runs.abandon_run(actor=world.same, run=second, note="忘记结束")
     second.refresh_from_db()
     assert second.state == RunState.ABANDONED
 
@@ -340,19 +342,21 @@ def test_coverage_and_punctuality_on_a_constructed_day(world):
     worker2 = make_user(Role.GRID_WORKER, grid2, "worker2")
     # Grid 1: both rounds finished, the first on time, the second late.
     for hhmm in ("09:00", "18:30"):
-        run = svc.start_run(actor=world.grid_worker, plan=plan1, now=local(day, hhmm))
-        svc.finish_run(actor=world.grid_worker, run=run, now=local(day, hhmm) + timedelta(hours=1))
+        run = patrol_runs.start_run(actor=world.grid_worker, plan=plan1, now=local(day, hhmm))
+        patrol_runs.finish_run(
+            actor=world.grid_worker, run=run, now=local(day, hhmm) + timedelta(hours=1)
+        )
     # Grid 2: one run abandoned, one still walking: not patrolled.
-    run = svc.start_run(actor=worker2, plan=plan2, now=local(day, "08:30"))
-    svc.abandon_run(actor=worker2, run=run)
-    svc.start_run(actor=worker2, plan=plan2, now=local(day, "15:00"))
+    run = patrol_runs.start_run(actor=worker2, plan=plan2, now=local(day, "08:30"))
+    patrol_runs.abandon_run(actor=worker2, run=run)
+    patrol_runs.start_run(actor=worker2, plan=plan2, now=local(day, "15:00"))
     # Another day does not count.
-    other = svc.start_run(
+    other = patrol_runs.start_run(
         actor=world.grid_worker, plan=plan1, now=local(day - timedelta(days=1), "09:00")
     )
-    svc.finish_run(actor=world.grid_worker, run=other)
+    patrol_runs.finish_run(actor=world.grid_worker, run=other)
 
-    rows = {row.region.pk: row for row in svc.coverage_for_day(world.same, day)}
+    rows = {row.region.pk: row for row in patrol_coverage.coverage_for_day(world.same, day)}
     assert set(rows) == {world.grid.pk, grid2.pk, grid3.pk}
     assert (rows[world.grid.pk].rounds_done, rows[world.grid.pk].rounds_due) == (2, 2)
     assert rows[world.grid.pk].patrolled and rows[world.grid.pk].percent == 100
@@ -360,23 +364,24 @@ def test_coverage_and_punctuality_on_a_constructed_day(world):
     assert not rows[grid2.pk].patrolled
     assert rows[grid3.pk].rounds_due == 0 and rows[grid3.pk].plans == 0
     # A sibling station sees none of these grids.
-    assert svc.coverage_for_day(world.sibling, day) == []
+    assert patrol_coverage.coverage_for_day(world.sibling, day) == []
 
-    rows = {row.user_id: row for row in svc.punctuality(world.same, day, day)}
+    rows = {row.user_id: row for row in patrol_coverage.punctuality(world.same, day, day)}
     assert (rows[world.grid_worker.pk].punctual, rows[world.grid_worker.pk].rounds_due) == (1, 2)
     assert rows[world.grid_worker.pk].percent == 50
     assert (rows[worker2.pk].punctual, rows[worker2.pk].rounds_due) == (1, 2)
     two_days = {
-        row.user_id: row for row in svc.punctuality(world.same, day - timedelta(days=1), day)
+        row.user_id: row
+        for row in patrol_coverage.punctuality(world.same, day - timedelta(days=1), day)
     }
     assert (two_days[world.grid_worker.pk].punctual, two_days[world.grid_worker.pk].rounds_due) == (
-        2 if svc.started_in_window(other) else 1,
+        2 if patrols.started_in_window(other) else 1,
         4,
     )
 
 
 def test_track_visibility_rule(world, run):
     peer = make_user(Role.GRID_WORKER, world.grid, "peer")
-    assert svc.may_see_track(world.grid_worker, run)
-    assert svc.may_see_track(world.same, run) and svc.may_see_track(world.parent, run)
-    assert not svc.may_see_track(peer, run)
+    assert patrols.may_see_track(world.grid_worker, run)
+    assert patrols.may_see_track(world.same, run) and patrols.may_see_track(world.parent, run)
+    assert not patrols.may_see_track(peer, run)

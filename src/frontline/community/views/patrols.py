@@ -1,11 +1,11 @@
-"""Patrol pages.
+"""Patrol pages of the walk (巡查), mostly on the grid worker's phone.
 
-The grid worker's phone: 我的巡查 (today's plans of my grids, the round due now, start), the
-run page while walking (a big 打卡 button per checkpoint that sends the phone's position with
-its accuracy, photo, 发现问题 with 转为隐患 / 社区呼叫, the track sent every 30 s, finish),
-and the QR route a checkpoint's plate opens. The station: plans and their editor, the runs
-with filters, a run with its flagged check-ins, findings and track map, and the coverage of
-a day (grids not patrolled, rounds done against due, punctuality per grid worker).
+我的巡查 (today's plans of my grids, the round due now, start); the run page while walking (a
+big 打卡 button per checkpoint that sends the phone's position with its accuracy, photo,
+发现问题 with 转为隐患 / 社区呼叫, the track sent every 30 s, finish); and the QR route a
+checkpoint's plate opens. The run page is also the station's view of a run: its flagged
+check-ins, findings and, under the track rule, the track map. The station's own pages (plans,
+runs, coverage) are in `patrol_station`.
 
 A refused step re-renders the page with the reason and the service's status (403, 409, 422).
 """
@@ -13,16 +13,14 @@ A refused step re-renders the page with the reason and the service's status (403
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,15 +33,19 @@ from frontline.community.models import (
     PatrolRun,
 )
 from frontline.community.models.patrols import CheckInFlag, RunState
-from frontline.community.services import patrols as services
+from frontline.community.services import patrol_findings, patrol_runs
+from frontline.community.services.patrols import (
+    may_see_track,
+    may_supervise,
+    round_at,
+    started_in_window,
+)
 from frontline.core.errors import DomainError, InvalidInput
 from frontline.core.maps import geometry_to_crs, tile_config
-from frontline.core.models import Region, RegionLevel
+from frontline.core.models import RegionLevel
 from frontline.core.roles import Capability, Role, can
 from frontline.core.scoping import active_assignments
-from frontline.core.views.common import paginate, scoped_object_or_404
-
-EXTRA_CHECKPOINT_ROWS = 3
+from frontline.core.views.common import scoped_object_or_404
 
 
 def _float(value):
@@ -87,7 +89,7 @@ def my_patrol(request):
         .values_list("plan_id", "round")
     )
     for plan in plans:
-        number, inside = services.round_at(plan, now)
+        number, inside = round_at(plan, now)
         plan.due_round = number
         plan.due_inside = inside
         plan.round_rows = [
@@ -128,7 +130,7 @@ def my_patrol(request):
 def start_run(request, pk: int):
     plan = scoped_object_or_404(request.user, PatrolPlan.objects, pk=pk)
     try:
-        run = services.start_run(actor=request.user, plan=plan)
+        run = patrol_runs.start_run(actor=request.user, plan=plan)
     except DomainError as exc:
         walking = exc.details.get("run_id") if isinstance(exc.details, dict) else None
         messages.error(request, exc.message)
@@ -163,7 +165,7 @@ def _run_context(request, run: PatrolRun) -> dict:
         PatrolFinding.objects.filter(run=run).select_related("hazard", "call").order_by("at", "id")
     )
     walking_here = run.state == RunState.WALKING and run.walker_id == user.pk
-    see_track = services.may_see_track(user, run)
+    see_track = may_see_track(user, run)
     tiles = tile_config()
     crs = tiles["crs"]
     map_data = {
@@ -202,7 +204,7 @@ def _run_context(request, run: PatrolRun) -> dict:
     if may_hand_on and any(not f.is_handed_on for f in findings):
         departments = [
             {"pk": unit.pk, "name": unit.name}
-            for unit in services.call_departments(user, run.region)[:200]
+            for unit in patrol_findings.call_departments(user, run.region)[:200]
         ]
         categories = CallCategory.choices
     return {
@@ -214,14 +216,14 @@ def _run_context(request, run: PatrolRun) -> dict:
         "walking_here": walking_here,
         "see_track": see_track,
         "may_abandon": run.state == RunState.WALKING
-        and (run.walker_id == user.pk or services.may_supervise(user, run.region)),
+        and (run.walker_id == user.pk or may_supervise(user, run.region)),
         "may_hand_on": may_hand_on,
         "map_data": map_data,
         "percent": round(100 * run.points_checked / run.points_total) if run.points_total else 0,
         "departments": departments,
         "categories": categories,
-        "max_accuracy": int(services.max_accuracy_m()),
-        "in_window": services.started_in_window(run),
+        "max_accuracy": int(patrol_runs.max_accuracy_m()),
+        "in_window": started_in_window(run),
     }
 
 
@@ -263,7 +265,7 @@ def run_check_in(request, pk: int):
         .first()
     )
     try:
-        item = services.check_in(
+        item = patrol_runs.check_in(
             actor=request.user,
             run=run,
             checkpoint=checkpoint,
@@ -305,7 +307,7 @@ def run_track(request, pk: int):
             status=422,
         )
     try:
-        services.add_track(actor=request.user, run=run, points=points)
+        patrol_runs.add_track(actor=request.user, run=run, points=points)
     except DomainError as exc:
         return JsonResponse(
             {"code": exc.code, "message": str(exc.message), "details": exc.details},
@@ -323,7 +325,7 @@ def run_finding(request, pk: int):
     if raw.isdigit():
         check_in = PatrolCheckIn.objects.filter(pk=raw, run=run).first()
     try:
-        services.record_finding(
+        patrol_findings.record_finding(
             actor=request.user,
             run=run,
             note=request.POST.get("note", ""),
@@ -343,13 +345,15 @@ def run_finding(request, pk: int):
 def run_finish(request, pk: int):
     run = _run(request, pk)
     action = (
-        services.finish_run if request.POST.get("action") != "abandon" else services.abandon_run
+        patrol_runs.finish_run
+        if request.POST.get("action") != "abandon"
+        else patrol_runs.abandon_run
     )
     try:
         action(actor=request.user, run=run, note=request.POST.get("note", ""))
     except DomainError as exc:
         return _refused(request, run, exc)
-    if action is services.finish_run:
+    if action is patrol_runs.finish_run:
         messages.success(request, _("巡查已完成"))
     else:
         messages.success(request, _("巡查已中止"))
@@ -367,7 +371,7 @@ def finding_hand_on(request, pk: int, to: str):
     run = _run(request, finding.run_id)
     try:
         if to == "hazard":
-            hazard = services.finding_to_hazard(
+            hazard = patrol_findings.finding_to_hazard(
                 actor=request.user,
                 finding=finding,
                 title=request.POST.get("title", ""),
@@ -381,7 +385,7 @@ def finding_hand_on(request, pk: int, to: str):
             department = next(
                 (
                     unit
-                    for unit in services.call_departments(request.user, finding.region)
+                    for unit in patrol_findings.call_departments(request.user, finding.region)
                     if str(unit.pk) == raw
                 ),
                 None,
@@ -390,7 +394,7 @@ def finding_hand_on(request, pk: int, to: str):
                 raise InvalidInput(
                     _("输入有误，请检查标注的字段"), details={"department": _("请选择责任部门")}
                 )
-            services.finding_to_call(
+            patrol_findings.finding_to_call(
                 actor=request.user,
                 finding=finding,
                 category=request.POST.get("category", ""),
@@ -427,7 +431,7 @@ def qr_check_in(request, token: str):
             context["error"] = _("您当前没有进行中的巡查，请先开始巡查")
             return render(request, "community/patrols/qr.html", context, status=409)
         try:
-            services.check_in_by_qr(actor=request.user, run=run, token=token)
+            patrol_runs.check_in_by_qr(actor=request.user, run=run, token=token)
         except DomainError as exc:
             details = list(exc.details.values()) if exc.status == 422 else []
             context["error"] = details[0] if details else exc.message
@@ -435,243 +439,3 @@ def qr_check_in(request, token: str):
         messages.success(request, _("%(point)s 扫码打卡成功") % {"point": checkpoint.name})
         return redirect("patrol_run", pk=run.pk)
     return render(request, "community/patrols/qr.html", context)
-
-
-# --- the station ----------------------------------------------------------------------------
-
-
-@login_required
-def plan_list(request):
-    user = request.user
-    plans = (
-        PatrolPlan.objects.visible_to(user)
-        .select_related("region")
-        .annotate(points=Count("checkpoints"))
-        .order_by("region__code", "name", "id")
-    )
-    region_code = request.GET.get("region", "").strip()[:20]
-    if region_code:
-        region = Region.objects.visible_to(user).filter(code=region_code).first()
-        plans = plans.within(region.path) if region else plans.none()
-    context = {
-        "page": paginate(request, plans),
-        "region_code": region_code,
-        "can_edit": can(user, Capability.EDIT),
-    }
-    return render(request, "community/patrols/plan_list.html", context)
-
-
-def _rounds_text(rounds) -> str:
-    return "，".join(f"{start}-{end}" for start, end in rounds or [])
-
-
-def _parse_rounds(text: str) -> list[list[str]]:
-    parts = [p.strip() for p in text.replace("，", ",").replace("；", ",").split(",") if p.strip()]
-    result = []
-    for part in parts:
-        pieces = [p.strip() for p in part.replace("—", "-").replace("–", "-").split("-")]
-        result.append(pieces if len(pieces) == 2 else [part, ""])
-    return result
-
-
-def _checkpoint_rows(request) -> list[dict]:
-    rows = []
-    index = 0
-    while f"cp-{index}-name" in request.POST and index < services.MAX_CHECKPOINTS + 10:
-        prefix = f"cp-{index}-"
-        values = {
-            key: request.POST.get(prefix + key, "").strip()
-            for key in ("id", "name", "lon", "lat", "radius_m", "building", "facility")
-        }
-        index += 1
-        if not any(values[key] for key in ("name", "lon", "lat")):
-            continue
-        rows.append(values)
-    return rows
-
-
-def _plan_form_context(request, plan, rows, rounds_text, grids, errors=None, form=None):
-    blank = {
-        "id": "",
-        "name": "",
-        "lon": "",
-        "lat": "",
-        "radius_m": "50",
-        "building": "",
-        "facility": "",
-    }
-    shown = rows + [dict(blank) for _ in range(EXTRA_CHECKPOINT_ROWS)]
-    return {
-        "plan": plan,
-        "rows": shown,
-        "rounds_text": rounds_text,
-        "grids": grids,
-        "errors": errors or {},
-        "form": form or {},
-    }
-
-
-@login_required
-def plan_edit(request, pk: int | None = None):
-    user = request.user
-    plan = None
-    if pk is not None:
-        plan = scoped_object_or_404(user, PatrolPlan.objects.select_related("region"), pk=pk)
-    grids = list(
-        Region.objects.visible_to(user).filter(level=RegionLevel.GRID).order_by("code")[:500]
-    )
-    if request.method == "POST":
-        rows = _checkpoint_rows(request)
-        checkpoints = []
-        for row in rows:
-            checkpoints.append(
-                {
-                    "id": int(row["id"]) if row["id"].isdigit() else None,
-                    "name": row["name"],
-                    "lon": _float(row["lon"]),
-                    "lat": _float(row["lat"]),
-                    "radius_m": row["radius_m"] or 50,
-                    "building": services.building_or_none(user, row["building"])
-                    if row["building"].isdigit()
-                    else None,
-                    "facility": services.facility_or_none(user, row["facility"])
-                    if row["facility"].isdigit()
-                    else None,
-                }
-            )
-        rounds_text = request.POST.get("rounds", "")
-        form = {
-            "name": request.POST.get("name", ""),
-            "region": request.POST.get("region", ""),
-            "is_active": request.POST.get("is_active") == "on",
-        }
-        try:
-            common = {
-                "actor": user,
-                "name": form["name"],
-                "rounds": _parse_rounds(rounds_text),
-                "is_active": form["is_active"],
-                "checkpoints": checkpoints,
-            }
-            if plan is None:
-                region = next((g for g in grids if str(g.pk) == form["region"]), None)
-                if region is None:
-                    raise InvalidInput(
-                        _("输入有误，请检查标注的字段"), details={"region": _("请选择网格")}
-                    )
-                plan = services.create_plan(region=region, **common)
-            else:
-                services.update_plan(plan=plan, **common)
-        except DomainError as exc:
-            if plan is not None and plan.pk is None:
-                plan = None
-            context = _plan_form_context(
-                request, plan, rows, rounds_text, grids, errors=exc.details, form=form
-            )
-            context["error"] = exc.message
-            return render(request, "community/patrols/plan_edit.html", context, status=exc.status)
-        messages.success(request, _("巡查计划已保存"))
-        return redirect("patrol_plan", pk=plan.pk)
-    rows = []
-    form = {"name": "", "region": "", "is_active": True}
-    rounds_text = _rounds_text([["08:00", "12:00"], ["14:00", "18:00"]])
-    if plan is not None:
-        form = {"name": plan.name, "region": str(plan.region_id), "is_active": plan.is_active}
-        rounds_text = _rounds_text(plan.rounds)
-        for checkpoint in Checkpoint.objects.filter(plan=plan).order_by("order", "id"):
-            rows.append(
-                {
-                    "id": str(checkpoint.pk),
-                    "name": checkpoint.name,
-                    "lon": f"{checkpoint.lon:.6f}",
-                    "lat": f"{checkpoint.lat:.6f}",
-                    "radius_m": str(checkpoint.radius_m),
-                    "building": str(checkpoint.building_id or ""),
-                    "facility": str(checkpoint.facility_id or ""),
-                    "qr_url": request.build_absolute_uri(
-                        reverse("patrol_qr", args=[checkpoint.qr_token])
-                    ),
-                }
-            )
-    context = _plan_form_context(request, plan, rows, rounds_text, grids, form=form)
-    return render(request, "community/patrols/plan_edit.html", context)
-
-
-@login_required
-def run_list(request):
-    user = request.user
-    runs = PatrolRun.objects.visible_to(user).select_related("plan", "region", "walker__person")
-    region_code = request.GET.get("region", "").strip()[:20]
-    if region_code:
-        region = Region.objects.visible_to(user).filter(code=region_code).first()
-        runs = runs.within(region.path) if region else runs.none()
-    walker = request.GET.get("walker", "").strip()[:50]
-    if walker:
-        runs = runs.filter(
-            Q(walker__username__icontains=walker) | Q(walker__person__name__icontains=walker)
-        )
-    day = parse_date(request.GET.get("day", "") or "") if request.GET.get("day") else None
-    if day:
-        runs = runs.filter(day=day)
-    state = request.GET.get("state", "")
-    if state in RunState.values:
-        runs = runs.filter(state=state)
-    flagged = request.GET.get("flagged") == "1"
-    runs = runs.annotate(flagged_count=Count("check_ins", filter=~Q(check_ins__flag="ok")))
-    if flagged:
-        runs = runs.filter(flagged_count__gt=0)
-    context = {
-        "page": paginate(request, runs.order_by("-started_at", "-id")),
-        "region_code": region_code,
-        "walker": walker,
-        "day": day.isoformat() if day else "",
-        "state": state,
-        "states": RunState.choices,
-        "flagged": flagged,
-    }
-    return render(request, "community/patrols/run_list.html", context)
-
-
-def _date_param(request, name: str, default: date) -> date:
-    raw = request.GET.get(name, "")
-    try:
-        value = parse_date(raw) if raw else None
-    except ValueError:
-        value = None
-    return value or default
-
-
-@login_required
-def coverage(request):
-    user = request.user
-    today = timezone.localdate()
-    day = _date_param(request, "day", today)
-    last = _date_param(request, "to", day)
-    first = _date_param(request, "from", last - timedelta(days=6))
-    if first > last or (last - first).days > 366:
-        first = last - timedelta(days=6)
-    grids = services.coverage_for_day(user, day)
-    planned = [row for row in grids if row.rounds_due]
-    missing = [row for row in planned if not row.patrolled]
-    walkers = services.punctuality(user, first, last)
-    due = sum(row.rounds_due for row in planned)
-    done = sum(row.rounds_done for row in planned)
-    context = {
-        "day": day,
-        "first": first,
-        "last": last,
-        "grids": grids,
-        "missing": missing,
-        "planned": len(planned),
-        "unplanned": len(grids) - len(planned),
-        "rounds_due": due,
-        "rounds_done": done,
-        "percent": round(100 * done / due) if due else 0,
-        "walkers": walkers,
-        "chart": {
-            "labels": [row.name for row in walkers],
-            "values": [row.percent for row in walkers],
-            "title": _("准时率（%）"),
-        },
-    }
-    return render(request, "community/patrols/coverage.html", context)
