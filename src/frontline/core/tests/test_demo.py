@@ -188,7 +188,13 @@ def test_district_counts(seeded):
     assert regions.filter(level=RegionLevel.TOWNSHIP).count() == 16
     assert 250 <= regions.filter(level=RegionLevel.VILLAGE).count() <= 350
     assert 1300 <= regions.filter(level=RegionLevel.GRID).count() <= 1700
-    assert 1800 <= Person.objects.count() <= 2400
+    # Staff of the organizations; the community demo adds the household group leaders
+    # (十户长) of the home township, one per ten households.
+    group_leaders = Person.objects.filter(position="十户长").count()
+    assert 1800 <= Person.objects.count() - group_leaders <= 2400
+    # One per ten households of each grid: a grid's last group may be smaller.
+    households = seeded.counts["households"]
+    assert households / 10 <= group_leaders <= households / 10 + 100
     assert Organization.objects.filter(kind=OrganizationKind.STATION).count() == 16
     assert Organization.objects.filter(kind=OrganizationKind.BUREAU).count() == 1
     for role in Role.values:
