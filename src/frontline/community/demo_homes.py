@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from django.db import connection
 from django.utils import timezone
 from shapely.geometry import Point
 
@@ -33,7 +34,8 @@ from frontline.community.models import (
     Resident,
 )
 from frontline.community.models import VulnerableCategory as V
-from frontline.core.crypto import keyed_digest
+from frontline.core.bulk import insert_rows
+from frontline.core.crypto import encryptor, keyed_digest
 from frontline.core.demo.names import MobileNumbers, person_name
 from frontline.core.demo.people import HOME_TOWNSHIP
 from frontline.core.models import Person, RegionLevel, RoleAssignment
@@ -247,7 +249,7 @@ def generate_residents(ctx) -> None:
     per_grid = max(1, round(RESIDENTS_TARGET / 2.43 / len(grids)))
     mobiles = MobileNumbers(rng)
     ids = IdNumbers(HOME_TOWNSHIP, rng)
-    all_buildings, all_households, all_residents, leaders = [], [], [], []
+    all_buildings, all_households, leaders = [], [], []
     for index, grid in enumerate(grids):
         is_community = grid.parent.name.endswith("社区")
         count = rng.randint(int(per_grid * 0.8), int(per_grid * 1.2))
@@ -273,44 +275,84 @@ def generate_residents(ctx) -> None:
         for household in group:
             household.group_leader = leader
     Household.objects.bulk_create(all_households, batch_size=1000)
-    for household in all_households:
+    workers = grid_workers(regions)
+    rows, visits = _resident_rows(all_households, helpers_by_village, workers, mobiles, ids, rng)
+    insert_rows(Resident, RESIDENT_COLUMNS, rows)
+    ctx.report(len(grids) * 2, len(grids) * 2)
+    ctx.count("buildings", len(all_buildings))
+    ctx.count("households", len(all_households))
+    ctx.count("residents", len(rows))
+    ctx.count("residents.vulnerable", sum(row[10] for row in rows))
+    ctx.state["buildings"] = all_buildings
+    ctx.count("household_visits", _write_visits(visits))
+    ctx.count("devices.in_homes", _bind_smoke_alarms(all_households, rng))
+
+
+RESIDENT_COLUMNS = (
+    "household_id", "region_id", "name", "gender", "birth_year", "relation", "id_number",
+    "id_digest", "phone", "phone_tail", "is_vulnerable", "categories", "health_notes",
+    "mobility", "helper_id", "backup_helper_id", "last_visited_at", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _resident_rows(households, helpers_by_village, workers, mobiles, ids, rng):
+    """The residents as rows for `insert_rows` (encrypted here, as the field would), and the
+    home visits of the vulnerable ones: most were visited by their grid worker within the
+    last six weeks; a few wait longer, and they head the grid worker's list of visits."""
+    seal, adapt = encryptor(), connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    rows, visits = [], []
+    for household in households:
         alone = getattr(household, "_alone", False)
         village_people = helpers_by_village.get(household.region.parent_id, [])
         for relation, born, female in household._members:
             categories = _categories(rng, born, female, alone, not household._community)
             id_number = ids.next(date(born, rng.randint(1, 12), rng.randint(1, 28)), female)
+            digest = keyed_digest(id_number)
             helper = rng.choice(village_people) if categories and village_people else None
             notes = "；".join(rng.choice(HEALTH_NOTES[c]) for c in categories if c in HEALTH_NOTES)
-            all_residents.append(
-                Resident(
-                    household=household,
-                    region=household.region,
-                    name=person_name(rng),
-                    gender="female" if female else "male",
-                    birth_year=born,
-                    relation=relation,
-                    id_number=id_number,
-                    id_digest=keyed_digest(id_number),
-                    phone=mobiles.next() if 16 <= TODAY_YEAR - born <= 85 else "",
-                    is_vulnerable=bool(categories),
-                    categories=",".join(categories),
-                    health_notes=notes,
-                    mobility=_mobility(rng, categories),
-                    helper=helper,
-                    backup_helper=household.group_leader if categories else None,
+            phone = mobiles.next() if 16 <= TODAY_YEAR - born <= 85 else ""
+            visited = None
+            if categories and rng.random() < 0.85:
+                visited = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
+                worker = workers.get(household.region)
+                visits.append((digest, household, visited, worker[1] if worker else None))
+            rows.append(
+                (
+                    household.pk, household.region_id, person_name(rng),
+                    "female" if female else "male", born, relation, seal(id_number), digest,
+                    seal(phone), phone[-4:], bool(categories), seal(",".join(categories)),
+                    seal(notes), _mobility(rng, categories), helper.pk if helper else None,
+                    household.group_leader_id if categories else None,
+                    adapt(visited) if visited else None, adapt(now), adapt(now),
                 )
+            )  # fmt: skip
+    return rows, visits
+
+
+def _write_visits(visits) -> int:
+    resident_ids = {}
+    digests = [digest for digest, *_ in visits]
+    for start in range(0, len(digests), 900):
+        chunk = digests[start : start + 900]
+        resident_ids.update(
+            Resident.objects.filter(id_digest__in=chunk).values_list("id_digest", "pk")
+        )
+    HouseholdVisit.objects.bulk_create(
+        [
+            HouseholdVisit(
+                household=household,
+                resident_id=resident_ids[digest],
+                region=household.region,
+                at=at,
+                visitor=visitor,
+                note=VISIT_NOTES[resident_ids[digest] % len(VISIT_NOTES)],
             )
-    for resident in all_residents:
-        resident.phone_tail = resident.phone[-4:]
-    Resident.objects.bulk_create(all_residents, batch_size=1000)
-    ctx.report(len(grids) * 2, len(grids) * 2)
-    ctx.count("buildings", len(all_buildings))
-    ctx.count("households", len(all_households))
-    ctx.count("residents", len(all_residents))
-    ctx.count("residents.vulnerable", sum(r.is_vulnerable for r in all_residents))
-    ctx.state["buildings"] = all_buildings
-    ctx.count("household_visits", _visits(all_residents, grid_workers(regions), rng))
-    ctx.count("devices.in_homes", _bind_smoke_alarms(all_households, rng))
+            for digest, household, at, visitor in visits
+        ],
+        batch_size=1000,
+    )
+    return len(visits)
 
 
 def grid_workers(regions) -> dict:
@@ -325,32 +367,6 @@ def grid_workers(regions) -> dict:
         if person is not None:
             workers[grid_ids[assignment.region_id]] = (person, assignment.user)
     return workers
-
-
-def _visits(residents: list[Resident], workers: dict, rng) -> int:
-    """Most vulnerable people were visited by their grid worker within the last six weeks; a
-    few are waiting longer, and they head the grid worker's list of visits to make."""
-    now = timezone.now()
-    visits = []
-    for resident in residents:
-        if not resident.is_vulnerable or rng.random() < 0.15:
-            continue
-        worker = workers.get(resident.household.region)
-        at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
-        resident.last_visited_at = at
-        visits.append(
-            HouseholdVisit(
-                household=resident.household,
-                resident=resident,
-                region=resident.region,
-                at=at,
-                visitor=worker[1] if worker else None,
-                note=rng.choice(VISIT_NOTES),
-            )
-        )
-    HouseholdVisit.objects.bulk_create(visits, batch_size=1000)
-    Resident.objects.bulk_update([v.resident for v in visits], ["last_visited_at"], batch_size=1000)
-    return len(visits)
 
 
 VISIT_NOTES = [

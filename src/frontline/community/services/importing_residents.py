@@ -31,6 +31,7 @@ from frontline.community.models import (
 )
 from frontline.community.services.households import check_local_person, visible_residents
 from frontline.community.services.residents import clean_resident
+from frontline.core.bulk import insert_rows
 from frontline.core.crypto import encryptor, mask_id_number, mask_name, mask_phone
 from frontline.core.errors import InvalidInput
 from frontline.core.models import Person, Region, RegionLevel
@@ -376,43 +377,12 @@ _RESIDENT_COLUMNS = (
 )
 
 
-def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Rows straight to the database (COPY on PostgreSQL, executemany on SQLite).
-
-    The ORM's bulk_create spent most of an import's time building a model instance and
-    preparing every value of it; these rows are already checked and their protected fields
-    already encrypted."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(column) for column in columns)
-    if connection.vendor == "postgresql":
-        # COPY: no SQL text to parse for 20,000 rows, psycopg streams them.
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    if connection.vendor == "sqlite":
-        # sqlite3's executemany loops in C over one prepared statement.
-        connection.ensure_connection()
-        marks = ", ".join("?" * len(columns))
-        connection.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-        return
-    with connection.cursor() as cursor:
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-
-
 @transaction.atomic
 def _write(valid, new_households, households, report: ResidentImportReport) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     needed = {key for key, _data in valid}
     fresh = [(key, building) for key, building in new_households.items() if key in needed]
-    _insert(
+    insert_rows(
         Household,
         _HOUSEHOLD_COLUMNS,
         [
@@ -465,6 +435,6 @@ def _write(valid, new_households, households, report: ResidentImportReport) -> N
                 now,
             )
         )
-    _insert(Resident, _RESIDENT_COLUMNS, rows)
+    insert_rows(Resident, _RESIDENT_COLUMNS, rows)
     report.households_created = len(fresh)
     report.created = len(rows)
