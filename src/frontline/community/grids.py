@@ -27,9 +27,9 @@ from frontline.community.models import (
     Household,
     PatrolRun,
     Resident,
-    RunState,
     SafetyFacility,
 )
+from frontline.community.models.patrols import complete_runs
 from frontline.core.models import Region, RegionLevel
 from frontline.core.roles import Capability, can
 from frontline.core.scoping import subtree_q
@@ -78,7 +78,7 @@ def figures_of(grids: list[Region], *, with_residents: bool, today: date | None 
     )
     all_facilities = _counts(facilities)
     overdue = _counts(facilities.filter(next_check_due__lt=today))
-    runs = _counts(PatrolRun.objects.filter(region_id__in=ids, day=today, state=RunState.FINISHED))
+    runs = _counts(PatrolRun.objects.filter(complete_runs(), region_id__in=ids, day=today))
     calls = _counts(CommunityCall.objects.filter(region_id__in=ids, state__in=OPEN_CALL_STATES))
     residents, vulnerable = Counter(), Counter()
     if with_residents:

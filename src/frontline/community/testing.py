@@ -96,3 +96,12 @@ def make_department(region, name: str = "街道消防工作站", **kw) -> Organi
     return Organization.objects.create(
         region=region, name=name, kind=kw.pop("kind", OrganizationKind.DEPARTMENT), **kw
     )
+
+
+def walk_every_checkpoint(run, actor, now=None) -> None:
+    """Check in at every checkpoint of the run's plan, standing on it: a complete round."""
+    from frontline.community.services.patrol_runs import check_in
+
+    for checkpoint in run.plan.checkpoints.all():
+        check_in(actor=actor, run=run, checkpoint=checkpoint, lon=checkpoint.lon,
+                 lat=checkpoint.lat, accuracy_m=5, now=now)  # fmt: skip

@@ -99,6 +99,12 @@ class RunState(models.TextChoices):
     ABANDONED = "abandoned", _("已中止")
 
 
+def complete_runs() -> models.Q:
+    """A round counts as walked when its run was finished with every checkpoint checked in
+    without a flag: a run ended early, or with a check-in from afar, is a run, not a round."""
+    return models.Q(state=RunState.FINISHED, points_checked__gte=models.F("points_total"))
+
+
 class PatrolRun(models.Model):
     plan = models.ForeignKey(
         PatrolPlan, verbose_name=_("巡查计划"), on_delete=models.PROTECT, related_name="runs"
@@ -137,6 +143,10 @@ class PatrolRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} {self.day} #{self.round}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.state == RunState.FINISHED and self.points_checked >= self.points_total
 
 
 class CheckInMethod(models.TextChoices):

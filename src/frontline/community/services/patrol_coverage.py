@@ -27,7 +27,8 @@ class GridCoverage:
 
     @property
     def patrolled(self) -> bool:
-        return self.finished_runs > 0
+        """At least one round walked in full (see models.patrols.complete_runs)."""
+        return self.rounds_done > 0
 
     @property
     def percent(self) -> int:
@@ -79,15 +80,16 @@ def coverage_for_day(user, day: date) -> list[GridCoverage]:
         PatrolRun.objects.visible_to(user)
         .filter(day=day)
         .exclude(state=RunState.ABANDONED)
-        .values_list("region_id", "plan_id", "round", "state")
+        .values_list("region_id", "plan_id", "round", "state", "points_checked", "points_total")
     )
-    for region_id, plan_id, number, state in runs:
+    for region_id, plan_id, number, state, checked, total in runs:
         row = rows.get(region_id)
         if row is None:
             continue
         if state == RunState.FINISHED:
             row.finished_runs += 1
-            done.setdefault(region_id, set()).add((plan_id, number))
+            if checked >= total:  # see models.patrols.complete_runs
+                done.setdefault(region_id, set()).add((plan_id, number))
         else:
             row.walking_runs += 1
     for region_id, pairs in done.items():

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from frontline.community.models import Checkpoint, PatrolCheckIn, PatrolPlan, PatrolRun
 from frontline.community.models.patrols import CheckInFlag, CheckInMethod, RunState
-from frontline.community.services.patrols import _clean_point, may_supervise, round_at
+from frontline.community.services.patrols import _clean_point, may_supervise, may_walk, round_at
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.roles import Capability
 from frontline.core.services.validation import Cleaner, require
@@ -73,6 +73,8 @@ def start_run(*, actor, plan: PatrolPlan, now: datetime | None = None) -> Patrol
     """Start walking `plan` now: the round is the window the moment lies in (or the last one
     begun, when late). One walking run per walker at a time."""
     require(actor, Capability.EDIT, plan.region)
+    if actor is not None and not may_walk(actor, plan.region):
+        raise PermissionDenied(_("只有本网格的网格员或应急管理站人员可以开始巡查"))
     if actor is None or getattr(actor, "pk", None) is None:
         raise InvalidInput(_("巡查需要巡查人"), details={"walker": _("巡查需要巡查人")})
     plan = PatrolPlan.objects.select_related("region").get(pk=plan.pk)
@@ -237,13 +239,17 @@ def check_in_by_qr(
     return item
 
 
+MAX_SPEED_MPS = 15.0  # 54 km/h: faster than a grid worker's e-bike
+
+
 @transaction.atomic
 def add_track(*, actor, run: PatrolRun, points: list) -> PatrolRun:
     """Append track points [[lon, lat, epoch seconds, accuracy m], ...] to a walking run.
 
     All points are checked first (nothing is stored when one is wrong). Points not later
     than the last stored one are skipped, so a resent batch is stored once. The distance
-    adds the legs between points whose accuracy is within the limit."""
+    adds the legs between points whose accuracy is within the limit, leaving out a leg
+    faster than MAX_SPEED_MPS (a GPS jump)."""
     run = _locked_run(run)
     require(actor, Capability.EDIT, run.region)
     _walker_only(actor, run)
@@ -286,10 +292,18 @@ def add_track(*, actor, run: PatrolRun, points: list) -> PatrolRun:
             continue
         track.append(point)
         last_at = point[2]
-        if point[3] <= limit:
-            if last_good is not None:
-                added += haversine_m(last_good[0], last_good[1], point[0], point[1])
+        if point[3] > limit:
+            continue
+        if last_good is None:
             last_good = point
+            continue
+        leg = haversine_m(last_good[0], last_good[1], point[0], point[1])
+        # A leg faster than anyone walks or rides in a grid is a GPS jump: kept in the
+        # track as the phone sent it, left out of the distance.
+        if leg > MAX_SPEED_MPS * max(point[2] - last_good[2], 1):
+            continue
+        added += leg
+        last_good = point
     run.track = track
     run.distance_m = round(run.distance_m + added, 1)
     run.save(update_fields=["track", "distance_m"])

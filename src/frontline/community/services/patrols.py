@@ -28,7 +28,7 @@ from frontline.community.models import (
 from frontline.community.models.patrols import default_rounds
 from frontline.core.models import Region, RegionLevel
 from frontline.core.models.regions import LEVEL_ORDER
-from frontline.core.roles import ROLE_CAPABILITIES, Capability
+from frontline.core.roles import Capability, Role
 from frontline.core.scoping import active_assignments
 from frontline.core.services.validation import Cleaner, require
 
@@ -40,22 +40,36 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 # --- who may do what ------------------------------------------------------------------------
 
 
+# Who supervises patrols: the station and the county. A department liaison also edits
+# business data of the township (their calls), but another person's track is not theirs.
+SUPERVISING_ROLES = frozenset({Role.COUNTY_ADMIN, Role.STATION_CHIEF, Role.STATION_STAFF})
+
+
 def may_supervise(user, region: Region) -> bool:
-    """EDIT over the grid's township or above: the station and the county. They see other
-    people's tracks and may abandon a forgotten run; a grid worker sees their own track."""
+    """A station or county role over the grid's township or above. They see other people's
+    tracks and may abandon a forgotten run; a grid worker sees their own track."""
     if user is None or not user.is_authenticated:
         return False
     if user.is_superuser and getattr(user, "_frontline_token", None) is None:
         return True
     township = LEVEL_ORDER.index(RegionLevel.TOWNSHIP)
     for assignment in active_assignments(user):
-        if Capability.EDIT not in ROLE_CAPABILITIES.get(assignment.role, ()):
+        if assignment.role not in SUPERVISING_ROLES:
             continue
         if not region.path.startswith(assignment.region.path):
             continue
         if LEVEL_ORDER.index(RegionLevel(assignment.region.level)) <= township:
             return True
     return False
+
+
+def may_walk(user, region: Region) -> bool:
+    """Who may start a patrol of a grid: its grid worker, or the station and county (who
+    sometimes walk a grid themselves)."""
+    for assignment in active_assignments(user):
+        if assignment.role == Role.GRID_WORKER and region.path.startswith(assignment.region.path):
+            return True
+    return may_supervise(user, region)
 
 
 def may_see_track(user, run: PatrolRun) -> bool:

@@ -21,6 +21,7 @@ from frontline.community.testing import (
     make_department,
     make_facility,
     make_plan,
+    walk_every_checkpoint,
 )
 from frontline.core.roles import Role
 from frontline.core.testing import assert_api_matrix, make_user
@@ -214,6 +215,7 @@ def test_runs_filter_by_flagged(world, plan, run):
 
 
 def test_coverage_endpoint(world, plan, run):
+    walk_every_checkpoint(run, world.grid_worker)
     patrol_runs.finish_run(actor=world.grid_worker, run=run)
     body = world.client_for(world.same).get(f"{API}/coverage").json()
     grid = body["grids"][0]

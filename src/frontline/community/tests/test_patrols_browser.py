@@ -84,6 +84,12 @@ def test_a_grid_worker_walks_a_whole_patrol_on_a_phone(live_server, transactiona
     assert page.inner_text("[data-testid=progress]") == "2/3"
     _fits(page)
 
+    # Back to the second point, standing on it this time: the round is now complete.
+    second = checkpoints[1]
+    context.set_geolocation({"longitude": second.lon, "latitude": second.lat, "accuracy": 5})
+    page.click(f"li[data-checkpoint='{second.pk}'] [data-checkin]")
+    page.wait_for_selector("[data-testid=progress]:has-text('3/3')")
+
     # A finding with a photo, turned into a hazard in one tap.
     page.fill("#finding-note", "3号楼楼道堆放杂物，堵塞安全出口")
     page.set_input_files(
@@ -134,12 +140,13 @@ def test_a_grid_worker_walks_a_whole_patrol_on_a_phone(live_server, transactiona
 
     run = PatrolRun.objects.get()
     assert (run.state, run.walker, run.region) == (RunState.FINISHED, world.grid_worker, world.grid)
-    assert (run.points_total, run.points_checked, run.note) == (3, 2, "全部点位已巡查")
+    assert (run.points_total, run.points_checked, run.note) == (3, 3, "全部点位已巡查")
     check_ins = list(PatrolCheckIn.objects.filter(run=run).order_by("at", "id"))
-    assert [c.checkpoint_id for c in check_ins] == [c.pk for c in checkpoints]
+    assert [c.checkpoint_id for c in check_ins] == [c.pk for c in checkpoints] + [second.pk]
     assert [c.flag for c in check_ins] == [
         CheckInFlag.OK,
         CheckInFlag.BEYOND_RADIUS,
+        CheckInFlag.OK,
         CheckInFlag.OK,
     ]
     assert check_ins[1].distance_m == pytest.approx(200, abs=5)
@@ -153,7 +160,7 @@ def test_a_grid_worker_walks_a_whole_patrol_on_a_phone(live_server, transactiona
         world.grid_worker,
     )
     assert hazard.title == "3号楼楼道堆放杂物，堵塞安全出口"
-    assert hazard.lon == pytest.approx(checkpoints[2].lon, abs=1e-6)
+    assert hazard.lon == pytest.approx(second.lon, abs=1e-6)  # where the phone last was
     assert attachments_of(hazard).count() == 1 and attachments_of(finding).count() == 1
     # The page sent the phone's positions as the track while it was open.
     assert run.track, "no track point was sent"

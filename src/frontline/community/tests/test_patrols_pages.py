@@ -9,7 +9,7 @@ from django.utils import timezone
 from frontline.community.models import Checkpoint, PatrolCheckIn, PatrolPlan, PatrolRun
 from frontline.community.models.patrols import CheckInFlag, RunState
 from frontline.community.services import patrol_findings, patrol_runs
-from frontline.community.testing import GRID_LAT, GRID_LON, make_plan
+from frontline.community.testing import GRID_LAT, GRID_LON, make_plan, walk_every_checkpoint
 from frontline.core.roles import Role
 from frontline.core.testing import assert_page_matrix, make_user, page_queries
 from frontline.hazards.models import Hazard
@@ -28,14 +28,7 @@ def run(world, plan):
 def _walk(world, plan, n=1):
     for _ in range(n):
         run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
-        patrol_runs.check_in(
-            actor=world.grid_worker,
-            run=run,
-            checkpoint=plan.checkpoints.first(),
-            lon=GRID_LON + 0.01,
-            lat=GRID_LAT,
-            accuracy_m=5,
-        )
+        walk_every_checkpoint(run, world.grid_worker)
         patrol_runs.finish_run(actor=world.grid_worker, run=run)
 
 
@@ -70,7 +63,10 @@ def test_list_pages_answer_in_scope_and_in_constant_queries(world, plan):
 
 
 def test_run_list_filters_flagged(world, plan):
-    _walk(world, plan, 1)  # the check-in of _walk is 1 km away: flagged
+    flagged = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+    patrol_runs.check_in(actor=world.grid_worker, run=flagged, checkpoint=plan.checkpoints.first(),
+                         lon=GRID_LON + 0.01, lat=GRID_LAT, accuracy_m=5)  # 1 km away  # fmt: skip
+    patrol_runs.finish_run(actor=world.grid_worker, run=flagged)
     clean = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
     patrol_runs.finish_run(actor=world.grid_worker, run=clean)
     client = world.client_for(world.same)

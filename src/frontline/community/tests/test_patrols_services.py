@@ -16,7 +16,7 @@ from frontline.community.models import (
 )
 from frontline.community.models.patrols import CheckInFlag, RunState
 from frontline.community.services import patrol_coverage, patrol_findings, patrol_runs, patrols
-from frontline.community.testing import GRID_LAT, GRID_LON, make_plan
+from frontline.community.testing import GRID_LAT, GRID_LON, make_plan, walk_every_checkpoint
 from frontline.core.errors import DomainError, InvalidInput, PermissionDenied
 from frontline.core.models import Attachment, RegionLevel
 from frontline.core.roles import Role
@@ -343,6 +343,7 @@ def test_coverage_and_punctuality_on_a_constructed_day(world):
     # Grid 1: both rounds finished, the first on time, the second late.
     for hhmm in ("09:00", "18:30"):
         run = patrol_runs.start_run(actor=world.grid_worker, plan=plan1, now=local(day, hhmm))
+        walk_every_checkpoint(run, world.grid_worker, now=local(day, hhmm) + timedelta(minutes=20))
         patrol_runs.finish_run(
             actor=world.grid_worker, run=run, now=local(day, hhmm) + timedelta(hours=1)
         )
@@ -385,3 +386,48 @@ def test_track_visibility_rule(world, run):
     assert patrols.may_see_track(world.grid_worker, run)
     assert patrols.may_see_track(world.same, run) and patrols.may_see_track(world.parent, run)
     assert not patrols.may_see_track(peer, run)
+
+
+def test_a_run_finished_with_a_checkpoint_missing_or_flagged_is_not_a_round(world):
+    day = timezone.localdate() - timedelta(days=1)
+    plan = make_plan(world.grid, points=2)
+    first, second = plan.checkpoints.all()
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan, now=local(day, "09:00"))
+    patrol_runs.check_in(actor=world.grid_worker, run=run, checkpoint=first, lon=first.lon,
+                         lat=first.lat, accuracy_m=5, now=local(day, "09:10"))  # fmt: skip
+    patrol_runs.check_in(actor=world.grid_worker, run=run, checkpoint=second, lon=second.lon + 0.01,
+                         lat=second.lat, accuracy_m=5, now=local(day, "09:20"))  # fmt: skip
+    patrol_runs.finish_run(actor=world.grid_worker, run=run, now=local(day, "09:30"))
+    run.refresh_from_db()
+    assert (run.points_checked, run.points_total, run.is_complete) == (1, 2, False)
+    row = patrol_coverage.coverage_for_day(world.same, day)[0]
+    assert (row.finished_runs, row.rounds_done, row.patrolled) == (1, 0, False)
+
+
+def test_only_the_grid_worker_and_the_station_start_or_supervise_a_patrol(world):
+    plan = make_plan(world.grid)
+    liaison = make_user(Role.LIAISON, world.township, "liaison")
+    with pytest.raises(PermissionDenied):
+        patrol_runs.start_run(actor=liaison, plan=plan)
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+    assert not patrols.may_supervise(liaison, world.grid)
+    assert not patrols.may_see_track(liaison, run)
+    with pytest.raises(PermissionDenied):
+        patrol_runs.abandon_run(actor=liaison, run=run)
+    assert patrols.may_supervise(world.same, world.grid)
+    assert patrols.may_see_track(world.same, run)
+    patrol_runs.abandon_run(actor=world.same, run=run)
+
+
+def test_a_gps_jump_is_kept_in_the_track_and_left_out_of_the_distance(world):
+    plan = make_plan(world.grid)
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+    t0 = int(run.started_at.timestamp())
+    points = [
+        [GRID_LON, GRID_LAT, t0 + 10, 5],
+        [GRID_LON + 0.5, GRID_LAT, t0 + 17, 5],  # 48 km in 7 s
+        [GRID_LON + 0.001, GRID_LAT, t0 + 70, 5],  # ≈ 96 m in a minute
+    ]
+    run = patrol_runs.add_track(actor=world.grid_worker, run=run, points=points)
+    assert len(run.track) == 3
+    assert 90 < run.distance_m < 100

@@ -142,7 +142,7 @@ def my_day(request):
         .order_by("started_at")
     )
     rounds_due = sum(plan.rounds_per_day for plan in plans)
-    rounds_done = min(rounds_due, sum(1 for run in runs if run.state == RunState.FINISHED))
+    rounds_done = min(rounds_due, sum(1 for run in runs if run.is_complete))
     walking = next((run for run in runs if run.state == RunState.WALKING), None)
     to_visit = queries.residents_to_visit(user, grids, today)
     tasks = (

@@ -32,7 +32,7 @@ from frontline.community.models import (
     PatrolPlan,
     PatrolRun,
 )
-from frontline.community.models.patrols import CheckInFlag, RunState
+from frontline.community.models.patrols import CheckInFlag, RunState, complete_runs
 from frontline.community.services import patrol_findings, patrol_runs
 from frontline.community.services.patrols import (
     may_see_track,
@@ -79,13 +79,13 @@ def my_patrol(request):
         .select_related("region")
         .annotate(points=Count("checkpoints"))
     )
+    # The walker's page: the plans of the grids the user walks as grid worker. The station
+    # finds every plan on the plans page.
     grid_ids = _my_grid_ids(user)
-    if grid_ids:
-        plans = plans.filter(region_id__in=grid_ids)
-    plans = list(plans.order_by("region__code", "name", "id")[:50])
+    plans = list(plans.filter(region_id__in=grid_ids).order_by("region__code", "name", "id"))
     done = set(
         PatrolRun.objects.visible_to(user)
-        .filter(day=today, state=RunState.FINISHED, plan__in=plans)
+        .filter(complete_runs(), day=today, plan__in=plans)
         .values_list("plan_id", "round")
     )
     for plan in plans:
@@ -121,6 +121,7 @@ def my_patrol(request):
         "recent": recent,
         "today": today,
         "may_supervise": can(user, Capability.EDIT),
+        "is_walker": bool(grid_ids),
     }
     return render(request, "community/patrols/my_patrol.html", context)
 
@@ -353,7 +354,13 @@ def run_finish(request, pk: int):
         action(actor=request.user, run=run, note=request.POST.get("note", ""))
     except DomainError as exc:
         return _refused(request, run, exc)
-    if action is patrol_runs.finish_run:
+    if action is patrol_runs.finish_run and not run.is_complete:
+        missing = run.points_total - run.points_checked
+        messages.warning(
+            request,
+            _("巡查已结束，但还有 %(n)d 个点位未正常打卡，本次不计入完成轮次") % {"n": missing},
+        )
+    elif action is patrol_runs.finish_run:
         messages.success(request, _("巡查已完成"))
     else:
         messages.success(request, _("巡查已中止"))
