@@ -73,9 +73,18 @@ def fields(device: Device) -> tuple:
 
 @pytest.mark.django_db
 def test_the_devices_are_the_seeds(seeded):
-    stored = [fields(d) for d in Device.objects.order_by("pk")]
-    assert stored == [fields(d) for d in replay(SEED)]
-    assert [fields(d) for d in replay(SEED + 1)] != stored
+    # The community demo then moves the home township's smoke alarms into real homes: their
+    # position follows the household, everything else stays as the monitoring demo drew it.
+    in_homes = set(Device.objects.filter(household__isnull=False).values_list("code", flat=True))
+    assert in_homes and all(code.startswith("YG330603001") for code in in_homes)
+
+    def drawn(device) -> tuple:
+        row = fields(device)
+        return row[:6] + row[8:] if device.code in in_homes else row
+
+    stored = [drawn(d) for d in Device.objects.order_by("pk")]
+    assert stored == [drawn(d) for d in replay(SEED)]
+    assert [drawn(d) for d in replay(SEED + 1)] != stored
 
 
 @pytest.mark.django_db
