@@ -25,7 +25,12 @@ def mask_encrypted_fields_in_audit_log() -> None:
     from frontline.core.crypto import EncryptedTextField
 
     for model in auditlog.get_models():
-        secret = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
+        # Encrypted fields, and the fields a model masks on screen (a resident's name).
+        secret = [
+            f.name
+            for f in model._meta.fields
+            if isinstance(f, EncryptedTextField) or f.name in getattr(model, "SENSITIVE_FIELDS", {})
+        ]
         if not secret:
             continue
         auditlog.unregister(model)
