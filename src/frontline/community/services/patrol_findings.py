@@ -84,6 +84,13 @@ def _copy_photos(actor, finding: PatrolFinding, owner) -> None:
             )
 
 
+def _building_of(finding: PatrolFinding):
+    """The building of the checkpoint the finding was made at, if it has one."""
+    if finding.check_in_id and finding.check_in.checkpoint_id:
+        return finding.check_in.checkpoint.building
+    return None
+
+
 @transaction.atomic
 def finding_to_hazard(*, actor, finding: PatrolFinding, title: str = "", source: str = "patrol"):
     """Hand the finding on as a hazard report (发现) in the run's grid, with its position and
@@ -97,6 +104,7 @@ def finding_to_hazard(*, actor, finding: PatrolFinding, title: str = "", source:
         title=(title or "").strip() or _title_of(finding.note),
         description=finding.note,
         source=source,
+        building=_building_of(finding),
         lon=finding.lon,
         lat=finding.lat,
     )
@@ -114,9 +122,7 @@ def finding_to_call(
     from frontline.community.services.calls import raise_call
 
     finding = _locked_finding(finding)
-    building = None
-    if finding.check_in_id and finding.check_in.checkpoint_id:
-        building = finding.check_in.checkpoint.building
+    building = _building_of(finding)
     call = raise_call(
         actor=actor,
         region=finding.region,

@@ -433,3 +433,28 @@ def test_map_layer_is_scoped_and_marks_unsafe_charging(world):
         .json()["features"]
         == []
     )
+
+
+def test_a_hazard_found_at_a_buildings_checkpoint_joins_the_buildings_history(world):
+    from frontline.community.services import patrol_findings, patrol_runs
+
+    building = make_building(world.grid, name="州山9幢")
+    plan = make_plan(world.grid, points=1)
+    checkpoint = plan.checkpoints.get()
+    checkpoint.building = building
+    checkpoint.save()
+    run = patrol_runs.start_run(actor=world.grid_worker, plan=plan)
+    check_in = patrol_runs.check_in(
+        actor=world.grid_worker, run=run, checkpoint=checkpoint,
+        lon=checkpoint.lon, lat=checkpoint.lat, accuracy_m=5,
+    )  # fmt: skip
+    finding = patrol_findings.record_finding(
+        actor=world.grid_worker, run=run, note="楼道电动车充电", check_in=check_in,
+        lon=checkpoint.lon, lat=checkpoint.lat,
+    )  # fmt: skip
+    hazard = patrol_findings.finding_to_hazard(actor=world.grid_worker, finding=finding)
+    assert hazard.building == building
+    page = world.client_for(world.same).get(f"/buildings/{building.pk}/").content.decode()
+    assert f'href="/hazards/{hazard.pk}/"' in page and hazard.number in page
+    sibling = world.client_for(world.sibling).get(f"/buildings/{building.pk}/")
+    assert sibling.status_code == 404

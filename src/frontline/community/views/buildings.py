@@ -43,6 +43,8 @@ from frontline.core.forms import RegionChoiceField, RevealForm, ServiceForm, reg
 from frontline.core.models import Region
 from frontline.core.roles import Capability, can
 from frontline.core.views.common import client_addr, forbidden, paginate, scoped_object_or_404
+from frontline.hazards.models import Hazard
+from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
 
 TEMPLATES = "community/buildings/"
 HISTORY_LIMIT = 30  # entries of each kind on the building's timeline
@@ -238,7 +240,8 @@ def _url(name: str, pk) -> str:
 
 def building_history(user, building: Building, facilities) -> list[dict]:
     """The building's timeline, newest first: checks of its facilities, community calls about
-    it and patrol findings at checkpoints bound to it (each as the user may see them)."""
+    it, patrol findings at checkpoints bound to it and hazards in it (each as the user may
+    see them)."""
     entries: list[dict] = []
     checks = (
         FacilityCheck.objects.filter(facility__in=facilities)
@@ -300,6 +303,25 @@ def building_history(user, building: Building, facilities) -> list[dict]:
                 "url": _url("patrol_run", finding.run_id),
                 "handed_on": handed_on,
                 "alert": not finding.is_handed_on,
+            }
+        )
+    hazards = (
+        Hazard.objects.visible_to(user)
+        .filter(building=building)
+        .select_related("reported_by__person")
+        .order_by("-found_at", "-id")[:HISTORY_LIMIT]
+    )
+    for hazard in hazards:
+        entries.append(
+            {
+                "at": hazard.found_at,
+                "kind": "hazard",
+                "label": _("隐患"),
+                "title": f"{hazard.number} {hazard.title}（{hazard.get_state_display()}）",
+                "note": "",
+                "who": display_name(hazard.reported_by) if hazard.reported_by else "",
+                "url": _url("hazard_detail", hazard.pk),
+                "alert": hazard.state in OPEN_HAZARD_STATES,
             }
         )
     entries.sort(key=lambda entry: entry["at"], reverse=True)

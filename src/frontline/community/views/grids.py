@@ -26,10 +26,9 @@ from frontline.core.models import Region, RegionLevel
 from frontline.core.models.supervision import OPEN_STATES as OPEN_TASK_STATES
 from frontline.core.services.supervision import assigned_to_q, visible_tasks
 from frontline.core.views.common import paginate, scoped_object_or_404
-from frontline.hazards.models import Enterprise, Hazard, HazardState, Place
+from frontline.hazards.models import Enterprise, Hazard, Place
+from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
 from frontline.monitoring.models import OPEN_ALARM_STATES, Alarm, Device, DeviceStatus
-
-OPEN_HAZARD_STATES = [s for s in HazardState.values if s not in ("closed", "rejected")]
 
 
 @login_required

@@ -80,6 +80,15 @@ class Hazard(models.Model):
         on_delete=models.PROTECT,
         related_name="hazards",
     )
+    # A hazard in a residential building (一楼一档): its file shows the hazard history.
+    building = models.ForeignKey(
+        "community.Building",
+        verbose_name=_("楼栋"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hazards",
+    )
     source = models.CharField(_("来源"), max_length=16, choices=HazardSource.choices)
     title = models.CharField(_("隐患描述"), max_length=200)
     description = models.TextField(_("详细情况"), blank=True)

@@ -57,6 +57,7 @@ def report_hazard(
     description: str = "",
     enterprise=None,
     place=None,
+    building=None,
     lon: float | None = None,
     lat: float | None = None,
     inspection_result=None,
@@ -64,8 +65,8 @@ def report_hazard(
     reporter_phone: str = "",
     now=None,
 ) -> Hazard:
-    """Create a hazard in 发现 with its first event. The object (enterprise or place), when
-    given, must lie in the region's subtree."""
+    """Create a hazard in 发现 with its first event. The object (enterprise, place or
+    building), when given, must lie in the region's subtree."""
     require(actor, Capability.EDIT, region)
     now = now or timezone.now()
     cleaner = Cleaner()
@@ -74,7 +75,7 @@ def report_hazard(
     cleaner.choice(source, "source", HazardSource)
     reporter_name = cleaner.text(reporter_name, "reporter_name", required=False, max_length=50)
     reporter_phone = cleaner.phone(reporter_phone, "reporter_phone")
-    for field, obj in (("enterprise", enterprise), ("place", place)):
+    for field, obj in (("enterprise", enterprise), ("place", place), ("building", building)):
         if obj is not None and not obj.region.path.startswith(region.path):
             cleaner.fail(field, _("不在所选区划之内"))
     if (lon is None) != (lat is None):
@@ -87,6 +88,7 @@ def report_hazard(
         source=source,
         enterprise=enterprise,
         place=place,
+        building=building,
         lon=lon,
         lat=lat,
         state=HazardState.FOUND,
