@@ -206,6 +206,14 @@ def import_buildings(*, actor, file, valid_rows_only: bool = False) -> ImportRep
     return report
 
 
+def _differs(stored, imported) -> bool:
+    """A spreadsheet may give a float back a few ulps off (120.41170000000001 → 120.4117):
+    that is the same position or area, not an update."""
+    if isinstance(stored, float) and isinstance(imported, float):
+        return abs(stored - imported) > 1e-7 * max(1.0, abs(stored))
+    return stored != imported
+
+
 @transaction.atomic
 def _write(valid: list[tuple[dict, Building | None]], report: ImportReport) -> None:
     """New rows in bulk; an existing building is updated only in the fields that differ."""
@@ -216,7 +224,9 @@ def _write(valid: list[tuple[dict, Building | None]], report: ImportReport) -> N
         if current is None:
             new.append(Building(**data))
             continue
-        changes = {name: value for name, value in data.items() if getattr(current, name) != value}
+        changes = {
+            name: value for name, value in data.items() if _differs(getattr(current, name), value)
+        }
         if not changes:
             continue
         Building.objects.filter(pk=current.pk).update(**changes, updated_at=now)

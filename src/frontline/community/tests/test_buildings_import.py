@@ -129,7 +129,9 @@ def test_upsert_keeps_a_masked_phone_and_columns_left_out(world):
 
 
 def test_export_masks_the_phone_and_round_trips(world):
-    make_building(world.grid, name="甲楼", responsible_phone="13812345678", year_built=2005)
+    # A position a spreadsheet gives back a few ulps off: still the same building.
+    make_building(world.grid, name="甲楼", responsible_phone="13812345678", year_built=2005,
+                  lon=120.41170000000001, lat=30.01)  # fmt: skip
     make_building(world.sibling_township, name="看不见")
     content = export_buildings(actor=world.same)
     rows = read(content)
