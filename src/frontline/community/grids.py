@@ -25,6 +25,7 @@ from frontline.community.models import (
     FacilityStatus,
     GridPost,
     Household,
+    PatrolPlan,
     PatrolRun,
     Resident,
     SafetyFacility,
@@ -68,7 +69,8 @@ def _counts(queryset, field: str = "region_id") -> Counter:
 
 
 def figures_of(grids: list[Region], *, with_residents: bool, today: date | None = None) -> dict:
-    """{grid id: GridFigures}: one grouped query per figure, whatever the number of grids."""
+    """{grid id: GridFigures}: one grouped query per figure, whatever the number of grids.
+    The grids come from the caller's scoped query; what lies in them is in that scope."""
     today = today or timezone.localdate()
     ids = [grid.pk for grid in grids]
     buildings = _counts(Building.objects.filter(region_id__in=ids))
@@ -102,8 +104,6 @@ def figures_of(grids: list[Region], *, with_residents: bool, today: date | None 
 
 
 def _rounds_due(grid_ids: list[int]) -> Counter:
-    from frontline.community.models import PatrolPlan
-
     due: Counter = Counter()
     plans = PatrolPlan.objects.filter(region_id__in=grid_ids, is_active=True)
     for region_id, rounds in plans.values_list("region_id", "rounds"):
@@ -150,10 +150,11 @@ def grid_people(grid: Region) -> dict[str, list[GridPost]]:
     return grouped
 
 
-def overdue_facilities_in(grids, today: date | None = None):
+def overdue_facilities_in(user, grids, today: date | None = None):
     today = today or timezone.localdate()
     return (
-        SafetyFacility.objects.filter(region__in=grids, next_check_due__lt=today)
+        SafetyFacility.objects.visible_to(user)
+        .filter(region__in=grids, next_check_due__lt=today)
         .exclude(status=FacilityStatus.RETIRED)
         .select_related("region")
         .order_by("next_check_due", "id")

@@ -84,7 +84,7 @@ def grid_detail(request, code: str):
         "buildings": Building.objects.visible_to(user).filter(region=grid).order_by("name")[:20],
         "enterprises": queries.inside(Enterprise.objects.visible_to(user), grid, limit=50),
         "places": queries.inside(Place.objects.visible_to(user), grid, limit=50),
-        "overdue": queries.overdue_facilities_in([grid], today)[:20],
+        "overdue": queries.overdue_facilities_in(user, [grid], today)[:20],
         "facility_kinds": _facility_kinds(user, grid),
         "devices": devices[:50],
         "device_status": [(DeviceStatus(s).label, s, n) for s, n in device_status.items()],
@@ -103,7 +103,8 @@ def grid_detail(request, code: str):
         "tasks": visible_tasks(user)
         .filter(region=grid, state__in=OPEN_TASK_STATES)
         .order_by("due_at")[:20],
-        "runs": PatrolRun.objects.filter(region=grid, day=today)
+        "runs": PatrolRun.objects.visible_to(user)
+        .filter(region=grid, day=today)
         .select_related("walker__person", "plan")
         .order_by("started_at"),
     }
@@ -136,7 +137,8 @@ def my_day(request):
         .order_by("region__code", "name")
     )
     runs = list(
-        PatrolRun.objects.filter(walker=user, day=today)
+        PatrolRun.objects.visible_to(user)
+        .filter(walker=user, day=today)
         .select_related("plan")
         .order_by("started_at")
     )
@@ -150,7 +152,8 @@ def my_day(request):
         .order_by("due_at")[:20]
     )
     calls = (
-        CommunityCall.objects.filter(raised_by=user, state__in=OPEN_CALL_STATES)
+        CommunityCall.objects.visible_to(user)
+        .filter(raised_by=user, state__in=OPEN_CALL_STATES)
         .select_related("department")
         .order_by("fix_by")[:20]
     )
@@ -168,7 +171,7 @@ def my_day(request):
         "to_visit_count": to_visit.count(),
         "tasks": tasks,
         "calls": calls,
-        "overdue": queries.overdue_facilities_in(grids, today)[:20],
+        "overdue": queries.overdue_facilities_in(user, grids, today)[:20],
         "today": today,
     }
     return render(request, "community/grids/my_day.html", context)
