@@ -159,11 +159,13 @@ def _register_routers() -> None:
     from frontline.core.api import router as core_router
     from frontline.hazards.api import router as hazards_router
     from frontline.monitoring.api import router as monitoring_router
+    from frontline.resources.api import router as resources_router
 
     api.add_router("/", core_router)
     api.add_router("/", hazards_router)
     api.add_router("/", monitoring_router)
     api.add_router("/", community_router)
+    api.add_router("/", resources_router)
 
 
 _register_routers()

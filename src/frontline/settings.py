@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "frontline.hazards",
     "frontline.monitoring",
     "frontline.community",
+    "frontline.resources",
 ]
 
 MIDDLEWARE = [

@@ -22,4 +22,8 @@ urlpatterns = [
     path("", include("frontline.community.urls_households")),
     path("", include("frontline.community.urls_patrols")),
     path("", include("frontline.community.urls_calls")),
+    path("", include("frontline.resources.urls_depots")),
+    path("", include("frontline.resources.urls_teams")),
+    path("", include("frontline.resources.urls_shelters")),
+    path("", include("frontline.resources.urls_search")),
 ]

@@ -97,6 +97,7 @@ _SECTIONS = [
     (gettext_lazy("监测预警"), "alarm_console"),
     (gettext_lazy("企业场所"), "enterprise_list"),
     (gettext_lazy("社区网格"), "grid_list"),
+    (gettext_lazy("应急资源"), "resource_home"),
     (gettext_lazy("检查"), "inspection_list"),
     (gettext_lazy("台账统计"), "hazard_dashboard"),
     (gettext_lazy("区划"), "region_index"),

@@ -28,6 +28,10 @@ class Capability(models.TextChoices):
     # clerk the roll only.
     VIEW_RESIDENTS = "view_residents", _("查看居民和重点人群名册（脱敏）")
     VIEW_RESIDENT_DATA = "view_resident_data", _("查看居民敏感信息明文")
+    # Depots, stock, teams, equipment, shelters and experts are the station's and the
+    # county's to keep; a grid worker helps register evacuees at a shelter.
+    MANAGE_RESOURCES = "manage_resources", _("管理应急物资、队伍、装备和避难场所")
+    REGISTER_EVACUEES = "register_evacuees", _("登记避难场所安置人员")
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -41,13 +45,26 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_PERSONAL_DATA,
             Capability.VIEW_RESIDENTS,
             Capability.VIEW_RESIDENT_DATA,
+            Capability.MANAGE_RESOURCES,
+            Capability.REGISTER_EVACUEES,
         }
     ),
     Role.STATION_STAFF: frozenset(
-        {Capability.EDIT, Capability.MANAGE_PEOPLE, Capability.VIEW_RESIDENTS}
+        {
+            Capability.EDIT,
+            Capability.MANAGE_PEOPLE,
+            Capability.VIEW_RESIDENTS,
+            Capability.MANAGE_RESOURCES,
+            Capability.REGISTER_EVACUEES,
+        }
     ),
     Role.GRID_WORKER: frozenset(
-        {Capability.EDIT, Capability.VIEW_RESIDENTS, Capability.VIEW_RESIDENT_DATA}
+        {
+            Capability.EDIT,
+            Capability.VIEW_RESIDENTS,
+            Capability.VIEW_RESIDENT_DATA,
+            Capability.REGISTER_EVACUEES,
+        }
     ),
     Role.LIAISON: frozenset({Capability.EDIT}),
     Role.ENTERPRISE_OFFICER: frozenset({Capability.EDIT}),

@@ -1,0 +1,1 @@
+# registers map layers; filled in by the map work

@@ -1,0 +1,9 @@
+"""The resources overview and the nearby search."""
+
+from django.urls import path
+
+from frontline.resources.views import search
+
+urlpatterns = [
+    path("resources/", search.resource_home, name="resource_home"),
+]

@@ -1,0 +1,3 @@
+"""Pages of shelters."""
+
+urlpatterns: list = []

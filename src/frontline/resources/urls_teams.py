@@ -1,0 +1,3 @@
+"""Pages of teams."""
+
+urlpatterns: list = []
