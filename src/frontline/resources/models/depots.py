@@ -60,7 +60,8 @@ class Depot(models.Model):
     )
     notes = models.TextField(_("备注"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Indexed: the nearby-search index checks MAX(updated_at) to know when to rebuild.
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True, db_index=True)
 
     objects = ScopedQuerySet.as_manager()
 
