@@ -13,13 +13,12 @@ the source of truth.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Sum
-from django.urls import reverse
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -28,8 +27,6 @@ from frontline.core.errors import DomainError, InvalidInput
 from frontline.core.models import Organization
 from frontline.core.numbers import save_with_number
 from frontline.core.roles import Capability
-from frontline.core.services.notifications import Outbox
-from frontline.core.services.supervision import superior_users
 from frontline.core.services.validation import require
 from frontline.resources.models import (
     MOVEMENT_PREFIX,
@@ -40,17 +37,16 @@ from frontline.resources.models import (
     MovementKind,
     Shelter,
     StockLot,
-    StockMinimum,
     StockMovement,
     StorageLocation,
     SupplyItem,
 )
 
+logger = logging.getLogger(__name__)
+
 # One movement line moves at most this much; a typo of six zeros is caught here.
 MAX_QUANTITY = 10_000_000
 MAX_LINES = 500
-LOW_STOCK_KIND = "stock_low"
-NEAR_EXPIRY_KIND = "stock_near_expiry"
 
 
 class OutOfStock(DomainError):
@@ -88,14 +84,6 @@ class Count:
 
     lot: StockLot
     counted: int
-
-
-@dataclass
-class RederiveReport:
-    lots: int = 0
-    mismatches: list[tuple[int, int, int]] = field(default_factory=list)  # (lot, stored, derived)
-    repaired: int = 0
-    seconds: float = 0.0
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -180,6 +168,17 @@ def _take(lot: StockLot, quantity: int) -> int:
             details={"lot": lot.pk, "available": left, "requested": quantity},
         )
     return _balance(lot)
+
+
+def _lock_lots(where: Q) -> None:
+    """Lock every lot a movement may touch, in one order (by id), before reading quantities.
+
+    On PostgreSQL two people issuing the same item at once would otherwise both plan FEFO
+    from the same numbers, and the second be refused for want of units that a later lot
+    still holds; and two movements locking shared lots in different orders could deadlock.
+    After the lock the quantities read are the committed ones. SQLite ignores the lock: its
+    IMMEDIATE transactions already run one writer at a time."""
+    list(StockLot.objects.select_for_update().filter(where).order_by("pk").values_list("pk"))
 
 
 def _put(lot: StockLot, quantity: int) -> int:
@@ -296,8 +295,12 @@ _EXPIRED = _lazy(
 )
 
 
-def _lots_for(depot: Depot, take: Take, index: int, *, expired_override: bool, today: date):
-    """[(lot, quantity)] that fill one line: the named lot, or FEFO over the item's lots."""
+def _lots_for(
+    depot: Depot, take: Take, index: int, *, expired_override: bool, today: date, planned: dict
+):
+    """[(lot, quantity)] that fill one line: the named lot, or FEFO over the item's lots.
+    `planned` (lot id → quantity) holds what earlier lines of the same document take, so two
+    lines of one item do not both count on the same units."""
     if take.lot is not None:
         lot = take.lot
         if lot.depot_id != depot.pk:
@@ -310,6 +313,7 @@ def _lots_for(depot: Depot, take: Take, index: int, *, expired_override: bool, t
                 code="lot_expired",
                 details={f"lines.{index}.lot": lot.pk},
             )
+        planned[lot.pk] = planned.get(lot.pk, 0) + take.quantity
         return [(lot, take.quantity)]
     if take.item is None:
         message = _("请选择物资或批次")
@@ -325,8 +329,11 @@ def _lots_for(depot: Depot, take: Take, index: int, *, expired_override: bool, t
     for lot in ordered:
         if wanted == 0:
             break
-        n = min(wanted, lot.quantity)
+        n = min(wanted, lot.quantity - planned.get(lot.pk, 0))
+        if n <= 0:
+            continue
         picked.append((lot, n))
+        planned[lot.pk] = planned.get(lot.pk, 0) + n
         wanted -= n
     if wanted:
         available = take.quantity - wanted
@@ -345,11 +352,21 @@ def _lots_for(depot: Depot, take: Take, index: int, *, expired_override: bool, t
 
 def _plan_takes(depot, lines: list[Take], *, expired_override: bool):
     _check_lines(lines)
+    _lock_lots(
+        Q(depot=depot)
+        & (
+            Q(pk__in=[line.lot.pk for line in lines if line.lot is not None])
+            | Q(item_id__in=[line.item.pk for line in lines if line.lot is None and line.item])
+        )
+    )
     today = timezone.localdate()
-    plan = []
+    plan, planned = [], {}
     for index, line in enumerate(lines):
         line.quantity = clean_quantity(line.quantity, f"lines.{index}.quantity")
-        plan.extend(_lots_for(depot, line, index, expired_override=expired_override, today=today))
+        picked = _lots_for(
+            depot, line, index, expired_override=expired_override, today=today, planned=planned
+        )
+        plan.extend(picked)
     return plan
 
 
@@ -427,6 +444,10 @@ def transfer_stock(
         raise InvalidInput(message, details={"to_depot": message})
     _check_depot(actor, to_depot, receiving=True)
     at = _when(at)
+    reason = _text(reason, "reason", 200)
+    if expired_override and not reason:
+        message = _("发出过期物资须说明事由")
+        raise InvalidInput(message, details={"reason": message})
     plan = _plan_takes(depot, lines, expired_override=expired_override)
     movement = _movement(
         actor=actor,
@@ -434,7 +455,7 @@ def transfer_stock(
         depot=depot,
         to_depot=to_depot,
         at=at,
-        reason=_text(reason, "reason", 200),
+        reason=reason,
         expired_override=expired_override,
     )
     entries = []
@@ -502,6 +523,7 @@ def record_stocktake(
             message = _("同一批次重复盘点")
             raise InvalidInput(message, details={f"counts.{index}.lot": message})
         seen.add(count.lot.pk)
+    _lock_lots(Q(pk__in=seen))
     movement = _movement(
         actor=actor,
         kind=MovementKind.STOCKTAKE,
@@ -511,14 +533,9 @@ def record_stocktake(
     )
     entries = []
     for count in counts:
-        # Lock the lot for the rest of the transaction so the difference is against the
-        # quantity that stands when the sheet is posted, not the one the form showed.
-        book = (
-            StockLot.objects.select_for_update()
-            .filter(pk=count.lot.pk)
-            .values_list("quantity", flat=True)
-            .get()
-        )
+        # The lot is locked (above), so the difference is against the quantity that stands
+        # when the sheet is posted, not the one the form showed.
+        book = StockLot.objects.filter(pk=count.lot.pk).values_list("quantity", flat=True).get()
         delta = count.counted - book
         if delta > 0:
             balance = _put(count.lot, delta)
@@ -537,167 +554,20 @@ def stocktake_differences(movement: StockMovement) -> list[LedgerEntry]:
     return list(movement.entries.exclude(delta=0).select_related("item", "lot"))
 
 
-# --- positions -------------------------------------------------------------------------------
-
-
-def on_hand(depot: Depot, item_ids=None) -> dict[int, int]:
-    """item id → quantity in the depot, from the lots' running totals."""
-    lots = StockLot.objects.filter(depot=depot)
-    if item_ids is not None:
-        lots = lots.filter(item_id__in=item_ids)
-    rows = lots.values("item_id").annotate(total=Sum("quantity")).values_list("item_id", "total")
-    return {item_id: total or 0 for item_id, total in rows}
-
-
-@transaction.atomic
-def rederive_stock(*, depot_ids=None, repair: bool = False) -> RederiveReport:
-    """Recompute every lot's quantity from its entries (one grouped query) and compare with
-    the running totals. With `repair`, write the derived numbers back (they are the truth)."""
-    started = time.perf_counter()
-    report = RederiveReport()
-    entries = LedgerEntry.objects.all()
-    lots = StockLot.objects.all()
-    if depot_ids is not None:
-        entries = entries.filter(depot_id__in=depot_ids)
-        lots = lots.filter(depot_id__in=depot_ids)
-    derived = dict(
-        entries.order_by()
-        .values("lot_id")
-        .annotate(total=Sum("delta"))
-        .values_list("lot_id", "total")
-    )
-    for lot_id, stored in lots.order_by().values_list("pk", "quantity").iterator(chunk_size=5000):
-        report.lots += 1
-        should = derived.get(lot_id) or 0
-        if should != stored:
-            report.mismatches.append((lot_id, stored, should))
-    if repair:
-        for lot_id, _stored, should in report.mismatches:
-            StockLot.objects.filter(pk=lot_id).update(quantity=should)
-        report.repaired = len(report.mismatches)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-# --- alerts ----------------------------------------------------------------------------------
-
-
-def responsible_users(depot: Depot) -> list:
-    """Who hears about a depot: the keeper's account, and the command roles (站长, 站内工作
-    人员, 区县管理员) of the nearest region upwards from the depot's that has any."""
-    users = []
-    if depot.keeper_id is not None and depot.keeper.user_id is not None:
-        users.append(depot.keeper.user)
-    region = depot.region
-    while region is not None:
-        found = superior_users(region)
-        if found:
-            users.extend(found)
-            break
-        region = region.parent
-    unique = {user.pk: user for user in users if user.is_active}
-    return list(unique.values())
-
-
-def _after_movement(depot: Depot, item_ids: set[int]) -> None:
-    """Raise or clear the low-stock alerts of the items a movement touched."""
-    minimums = list(
-        StockMinimum.objects.select_for_update().filter(depot=depot, item_id__in=item_ids)
-    )
-    if not minimums:
-        return
-    totals = on_hand(depot, [m.item_id for m in minimums])
-    now = timezone.now()
-    low = []
-    for minimum in minimums:
-        total = totals.get(minimum.item_id, 0)
-        if total < minimum.minimum and minimum.low_since is None:
-            minimum.low_since = now
-            minimum.save(update_fields=["low_since"])
-            low.append((minimum, total))
-        elif total >= minimum.minimum and minimum.low_since is not None:
-            minimum.low_since = None
-            minimum.save(update_fields=["low_since"])
-    if low:
-        _tell_low_stock(depot, low)
-
-
-def _tell_low_stock(depot: Depot, low: list[tuple[StockMinimum, int]]) -> None:
-    outbox = Outbox()
-    users = responsible_users(depot)
-    link = reverse("depot_detail", args=[depot.pk])
-    for minimum, total in low:
-        item = SupplyItem.objects.get(pk=minimum.item_id)
-        outbox.notify_users(
-            users,
-            kind=LOW_STOCK_KIND,
-            subject=_("%(depot)s %(item)s 低于最低储备量")
-            % {"depot": depot.name, "item": item.name},
-            body=_("现有 %(total)s %(unit)s，最低储备量 %(minimum)s %(unit)s，请及时补充。")
-            % {"total": total, "unit": item.unit, "minimum": minimum.minimum},
-            link=link,
-            related=depot,
-        )
-    outbox.send()
-
-
-@transaction.atomic
-def sweep_near_expiry(*, now: datetime | None = None) -> int:
-    """Tell each depot's people once about every lot in stock that expires within its item's
-    warning period (or has expired). Returns how many lots were told about."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    longest = (
-        SupplyItem.objects.order_by("-expiry_warning_days")
-        .values_list("expiry_warning_days", flat=True)
-        .first()
-        or 0
-    )
-    candidates = (
-        StockLot.objects.select_for_update(of=("self",))
-        .filter(
-            quantity__gt=0,
-            expiry_alerted_at__isnull=True,
-            expiry_date__isnull=False,
-            expiry_date__lte=today + timedelta(days=longest),
-        )
-        .select_related("item", "depot__region", "depot__keeper__user")
-        .order_by("depot_id", "expiry_date", "pk")
-    )
-    due = [
-        lot
-        for lot in candidates
-        if lot.expiry_date <= today + timedelta(days=lot.item.expiry_warning_days)
-    ]
-    if not due:
-        return 0
-    outbox = Outbox()
-    by_depot: dict[int, list[StockLot]] = {}
-    for lot in due:
-        by_depot.setdefault(lot.depot_id, []).append(lot)
-    for lots in by_depot.values():
-        depot = lots[0].depot
-        users = responsible_users(depot)
-        lines = [
-            _("%(item)s 批次 %(lot)s 剩 %(n)s %(unit)s，有效期至 %(day)s")
-            % {
-                "item": lot.item.name,
-                "lot": lot.lot_no or lot.pk,
-                "n": lot.quantity,
-                "unit": lot.item.unit,
-                "day": lot.expiry_date,
-            }
-            for lot in lots
-        ]
-        outbox.notify_users(
-            users,
-            kind=NEAR_EXPIRY_KIND,
-            subject=_("%(depot)s 有 %(n)d 批物资临期或过期")
-            % {"depot": depot.name, "n": len(lots)},
-            body="\n".join(lines),
-            link=reverse("depot_detail", args=[depot.pk]),
-            related=depot,
-        )
-    outbox.send()
-    StockLot.objects.filter(pk__in=[lot.pk for lot in due]).update(expiry_alerted_at=now)
-    return len(due)
+# The positions, the audit and the alerts live in their own modules; callers keep reading
+# them here.
+from frontline.resources.services.stock_alerts import (  # noqa: E402, F401
+    LOW_STOCK_KIND,
+    NEAR_EXPIRY_KIND,
+    _after_movement,
+    responsible_users,
+    sweep_near_expiry,
+)
+from frontline.resources.services.stock_audit import (  # noqa: E402, F401
+    REDERIVE_ROLES,
+    RederiveReport,
+    check_ledger,
+    on_hand,
+    rederive_stock,
+    stock_summary,
+)
