@@ -161,6 +161,9 @@ class Evacuee(models.Model):
     gender = models.CharField(_("性别"), max_length=8, choices=Gender.choices, blank=True)
     age = models.PositiveSmallIntegerField(_("年龄"), null=True, blank=True)
     id_number = EncryptedTextField(_("身份证号"), blank=True)
+    # Keyed digest of the ID number (core.crypto.keyed_digest), like a resident's: finds a
+    # person already present in a shelter with one indexed lookup, without decrypting.
+    id_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     phone = EncryptedTextField(_("联系电话"), blank=True)
     # People who arrived together share the head of household's name and a group number.
     household_head = models.CharField(_("户主"), max_length=50, blank=True)
@@ -205,6 +208,14 @@ class Evacuee(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "避难人员")
         ordering = ["-checked_in_at", "-id"]
         indexes = [models.Index(fields=["shelter", "checked_out_at"])]
+        constraints = [
+            # A person is in one shelter at a time: people are moved, not duplicated.
+            models.UniqueConstraint(
+                fields=["id_digest"],
+                condition=models.Q(checked_out_at__isnull=True) & ~models.Q(id_digest=""),
+                name="one_open_stay_per_id_number",
+            )
+        ]
 
     def __str__(self) -> str:
         return mask_name(self.name)
