@@ -186,6 +186,10 @@ class StockMovement(models.Model):
         related_name="supply_movements",
     )
     supplier = models.CharField(_("来源/供应单位"), max_length=120, blank=True)
+    # The number of the paper or other system's document an imported movement came from
+    # (单据号): a depot cannot book the same document twice, so re-importing a file is refused
+    # instead of doubling the stock.
+    source_number = models.CharField(_("原单据号"), max_length=60, blank=True)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
     # An expired lot may leave the depot only when someone says so (scrap, a drill).
     expired_override = models.BooleanField(_("允许发出过期物资"), default=False)
@@ -198,6 +202,13 @@ class StockMovement(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "出入库单")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["depot", "at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["depot", "source_number"],
+                condition=~models.Q(source_number=""),
+                name="source_number_per_depot",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -50,6 +51,7 @@ from frontline.resources.models import (
     IssuePurpose,
     MovementKind,
     Shelter,
+    StockMovement,
     StorageLocation,
     SupplyItem,
 )
@@ -553,7 +555,37 @@ def _group(parsed: list[tuple[int, Line | None, str]], report: StockImportReport
                 refuse(draft, number, _("一张单据最多 %(n)d 行") % {"n": MAX_LINES})
                 continue
         draft.lines.append(line)
-    return [draft for draft in drafts if draft.lines and not draft.bad]
+    kept = [draft for draft in drafts if draft.lines and not draft.bad]
+    _refuse_booked(kept, report)
+    return [draft for draft in kept if not draft.bad]
+
+
+def _refuse_booked(drafts: list[Draft], report: StockImportReport) -> None:
+    """A document number the depot has already booked is refused, with the movement that
+    booked it: the same file imported twice, or the depot's own export imported back (its
+    document numbers are the depot's movement numbers)."""
+    numbered = [draft for draft in drafts if draft.document]
+    if not numbered:
+        return
+    documents = {draft.document for draft in numbered}
+    booked = {}
+    for depot_id, source, number in StockMovement.objects.filter(
+        Q(source_number__in=documents) | Q(number__in=documents)
+    ).values_list("depot_id", "source_number", "number"):
+        booked[(depot_id, source or number)] = number
+        booked[(depot_id, number)] = number
+    for draft in numbered:
+        number = booked.get((draft.head.depot.pk, draft.document))
+        if number is not None:
+            report.errors.append(
+                RowError(
+                    draft.head.row,
+                    STOCK_COLUMNS["document"],
+                    _("单据号 %(doc)s 已在本库登记过（%(number)s），请勿重复导入")
+                    % {"doc": draft.document, "number": number},
+                )
+            )
+            draft.bad = True
 
 
 def _parse(actor, rows: list[list], report: StockImportReport) -> list[Draft]:

@@ -73,6 +73,7 @@ class _Lot:
 @dataclass
 class _Movement:
     line: Line  # its head
+    document: str = ""  # the source document number (单据号), when the file gives one
     entries: list[tuple[_Lot, int, int, int | None]] = field(default_factory=list)
 
 
@@ -363,7 +364,7 @@ def _replay_line(book: _Book, movement: _Movement, line: Line, counted: set) -> 
 def replay(book: _Book, drafts: list[Draft], report: StockImportReport) -> list[_Movement]:
     movements = []
     for draft in drafts:
-        movement = _Movement(line=draft.head)
+        movement = _Movement(line=draft.head, document=draft.document)
         counted: set[int] = set()
         try:
             for line in draft.lines:
@@ -448,6 +449,7 @@ _MOVEMENT_COLUMNS = (
     "supplier",
     "reason",
     "expired_override",
+    "source_number",
     "created_at",
 )
 _ENTRY_COLUMNS = (
@@ -536,6 +538,7 @@ def _write(actor, book: _Book, movements: list[_Movement], report: StockImportRe
                 line.supplier,
                 line.reason,
                 line.expired_override,
+                movement.document,
                 now,
             )
         )

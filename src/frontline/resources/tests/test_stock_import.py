@@ -286,6 +286,40 @@ def test_bad_rows_are_reported_by_row_and_nothing_is_written(world, depot, flood
     assert not {row for row, _column in errors} & {2, 23, 27, 29, 30}
 
 
+def test_a_file_imported_twice_is_refused_the_second_time(world, depot, items):
+    rows = [
+        receive(depot, items["tent"], 10, ago(3), 单据号="RK2026-0007"),
+        receive(depot, items["water"], 5, ago(3), 单据号="RK2026-0007"),
+        receive(depot, items["tent"], 2, ago(2)),
+    ]
+    first = import_stock_ledger(actor=world.same, file=xlsx(rows))
+    assert first.imported
+    booked = StockMovement.objects.get(source_number="RK2026-0007")
+
+    errors = _refused(world, rows)
+
+    assert errors == {
+        (2, "单据号"): f"单据号 RK2026-0007 已在本库登记过（{booked.number}），请勿重复导入"
+    }
+
+
+def test_a_depots_own_export_cannot_be_imported_back_into_it(world, depot, items):
+    stock.receive_stock(
+        actor=world.same,
+        depot=depot,
+        lines=[stock.Receipt(item=items["tent"], quantity=4)],
+        at=timezone.now() - timedelta(days=1),
+    )
+    exported = read(export_movements(actor=world.same))
+    rows = [dict(zip(exported[0], row, strict=True)) for row in exported[1:]]
+
+    errors = _refused(world, rows)
+
+    assert list(errors.values()) == [
+        f"单据号 {rows[0]['单据号']} 已在本库登记过（{rows[0]['单据号']}），请勿重复导入"
+    ]
+
+
 def test_an_expired_lot_needs_the_override_and_a_reason(world, depot, items):
     water = items["water"]
     stock.receive_stock(
