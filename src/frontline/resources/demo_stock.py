@@ -286,12 +286,12 @@ class Book:
             StockMovement,
             ("number", "kind", "depot_id", "to_depot_id", "at", "actor_id", "purpose",
              "incident_ref", "recipient_id", "shelter_id", "supplier", "reason",
-             "expired_override", "created_at"),
+             "expired_override", "source_number", "created_at"),
             self.movements,
             lambda m: (m.number, m.kind, m.depot.pk, _pk(m.to_depot),
                        times.setdefault(m.number, db_time(m.at)), _pk(m.actor), m.purpose,
                        m.incident_ref, _pk(m.recipient), _pk(m.shelter), m.supplier, m.reason,
-                       m.expired_override, created),
+                       m.expired_override, "", created),
         )  # fmt: skip
         rows = [
             (movement.pk, lot.pk, lot.depot.pk, lot.item.pk, times[movement.number], delta,
