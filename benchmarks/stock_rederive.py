@@ -170,6 +170,7 @@ def write_ledger(depots, items, lot_count: int, seed: int) -> tuple[int, int]:
                     "",
                     "盘点" if kind == MovementKind.STOCKTAKE else "",
                     False,
+                    "",
                     when(at),
                 )
             )
@@ -208,7 +209,8 @@ def write_ledger(depots, items, lot_count: int, seed: int) -> tuple[int, int]:
             movements,
             StockMovement,
             ("id", "number", "kind", "depot_id", "to_depot_id", "at", "purpose",
-             "incident_ref", "supplier", "reason", "expired_override", "created_at"),
+             "incident_ref", "supplier", "reason", "expired_override", "source_number",
+             "created_at"),
         ),
         (
             entries,
