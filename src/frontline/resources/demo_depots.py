@@ -77,6 +77,8 @@ def generate_depots(ctx) -> None:
     ]
     StorageLocation.objects.bulk_create(locations, batch_size=1000)
     ctx.count("depots", len(depots))
+    # The county depots' keepers are new people (see _county_depots).
+    ctx.count("people.resources", sum(1 for depot in depots if depot.region.level == "county"))
     ctx.count("storage_locations", len(locations))
 
 

@@ -150,6 +150,7 @@ def generate_experts(ctx) -> list[Expert]:
     new_people.save()
     Expert.objects.bulk_create(experts, batch_size=500)
     ctx.count("experts", len(experts))
+    ctx.count("people.resources", len(new_people.rows))
     return experts
 
 
