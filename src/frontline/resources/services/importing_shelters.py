@@ -352,8 +352,8 @@ def _write(actor, valid: list[tuple[dict, Shelter | None]], report: ImportReport
 def register_rows(stays, *, clear: bool, for_file: bool = True):
     """The rows of the register, masked unless `clear`; Chinese labels in a file, the
     page's language on a page."""
-    genders = _labels(Gender) if for_file else dict(Gender.choices)
-    needs = _labels(EvacueeNeed) if for_file else dict(EvacueeNeed.choices)
+    genders = _labels(Gender) if for_file else {k: str(v) for k, v in Gender.choices}
+    needs = _labels(EvacueeNeed) if for_file else {k: str(v) for k, v in EvacueeNeed.choices}
     for index, stay in enumerate(stays, start=1):
         tags = "、".join(needs.get(n, n) for n in stay.need_list)
         yield [

@@ -88,15 +88,25 @@ class _Keepers:
             for person in people.filter(name__in=chunk).select_related("region"):
                 self.by_name.setdefault(person.name, []).append(person)
 
-    def find(self, cleaner: Cleaner, name: str, region: Region | None):
+    def find(self, cleaner: Cleaner, name: str, region: Region | None, current=None):
+        """The person of that name in the depot's region subtree. Names repeat (a station's
+        陈秋 and a grid's 陈秋), so the depot's current keeper wins, then a person filed at the
+        depot's own region; only then is a repeated name an error."""
         if not name or region is None:
             return None
+        if current is not None and current.keeper_id is not None:
+            for person in self.by_name.get(name, []):
+                if person.pk == current.keeper_id:
+                    return person
         fits = [
             person
             for person in self.by_name.get(name, [])
             if region.path.startswith(person.region.path)
             or person.region.path.startswith(region.path)
         ]
+        exact = [person for person in fits if person.region_id == region.pk]
+        if len(fits) > 1 and len(exact) == 1:
+            return exact[0]
         if not fits:
             cleaner.fail("keeper", _("保管人不存在或不在储备库所属区划之内"))
         elif len(fits) > 1:
@@ -164,7 +174,9 @@ def import_depots(*, actor, file, valid_rows_only: bool = False) -> ImportReport
             data.setdefault("lat", None)
         data = services.clean_depot(cleaner, data)
         if "keeper" in positions:
-            data["keeper"] = keepers.find(cleaner, _text(values.get("keeper")), region)
+            data["keeper"] = keepers.find(
+                cleaner, _text(values.get("keeper")), region, current=current
+            )
         codes = _location_codes(cleaner, _text(values.get("locations")))
         if region is not None and name:
             key = (region.pk, name)

@@ -339,6 +339,25 @@ def test_the_register_imports_row_by_row(world, depot):
     assert report.imported and (report.created, report.updated) == (0, 0)
 
 
+def test_a_keeper_whose_name_repeats_in_the_township_exports_and_imports_back(world, depot):
+    keeper = make_person(world.township, name="陈秋")
+    make_person(world.grid, name="陈秋")
+    services.update_depot(actor=world.same, depot=depot, keeper=keeper)
+    other = make_depot(world.township, name="新库")
+    content = export_depots(actor=world.same)
+
+    report = import_depots(actor=world.same, file=io.BytesIO(content))
+
+    assert report.imported and report.errors == []
+    depot.refresh_from_db()
+    assert depot.keeper == keeper
+    # A new depot with a repeated name: the person filed at the depot's own region is meant.
+    rows = [depot_row(other.name, world.township.code, 保管人="陈秋")]
+    assert import_depots(actor=world.same, file=xlsx(rows)).imported
+    other.refresh_from_db()
+    assert other.keeper == keeper
+
+
 def test_the_register_pages(world, depot):
     client = world.client_for(world.same)
     response = client.get("/depots/export.xlsx")

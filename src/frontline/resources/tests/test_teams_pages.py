@@ -131,10 +131,14 @@ def test_team_page_masks_phones_and_reveals_one_logged(world):
 def test_status_buttons_change_the_status_once(world):
     team = make_team(world.township)
     client = world.client_for(world.same)
-    response = client.post(f"/teams/{team.pk}/status/", {"status": "deployed", "note": "火警"})
-    assert response.status_code == 302
+    response = client.post(
+        f"/teams/{team.pk}/status/", {"status": "deployed", "note": "火警"}, follow=True
+    )
+    assert response.redirect_chain[0][1] == 302
     team.refresh_from_db()
     assert team.status == TeamStatus.DEPLOYED
+    # The message names the new status, not the one the page was showing.
+    assert "已改为“出动中”" in response.content.decode()
     again = client.post(f"/teams/{team.pk}/status/", {"status": "deployed"}, follow=True)
     assert "已是" in again.content.decode()
     leader = make_user(Role.LEADER, world.county, "leader")

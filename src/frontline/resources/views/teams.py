@@ -262,7 +262,7 @@ def team_status(request, pk: int):
         messages.error(request, _("请选择状态"))
         return redirect("team_detail", pk=pk)
     try:
-        services.set_team_status(actor=request.user, team=team, **form.cleaned_data)
+        team = services.set_team_status(actor=request.user, team=team, **form.cleaned_data)
     except PermissionDenied as exc:
         return forbidden(request, exc.message)
     except DomainError as exc:
