@@ -205,3 +205,37 @@ def clear_session(url: str, client_id: str) -> None:
     client.connect(parsed.hostname, parsed.port or 1883, clean_start=True, properties=properties)
     client.loop(timeout=0.5)  # the CONNACK: the broker has dropped the old session
     client.disconnect()
+
+
+def allow_all(code, token):
+    return token == "tk"
+
+
+@pytest.fixture
+def subscribers():
+    """Start subscribers (any token "tk" is good); stop them and forget their sessions at the
+    end of the test."""
+    from frontline.monitoring.mqtt_subscriber import Subscriber
+
+    started: list[Subscriber] = []
+
+    def start(url, client_id, prefix, ingest, **options):
+        subscriber = Subscriber(
+            url=url,
+            client_id=client_id,
+            prefix=prefix,
+            ingest=ingest,
+            authenticate=allow_all,
+            **options,
+        )
+        subscriber.start()
+        assert subscriber.subscribed.wait(5), "no SUBACK from the broker"
+        started.append(subscriber)
+        return subscriber
+
+    yield start
+    for subscriber in started:
+        subscriber.stop()
+        clear_session(
+            f"mqtt://{subscriber.address.host}:{subscriber.address.port}", subscriber.client_id
+        )

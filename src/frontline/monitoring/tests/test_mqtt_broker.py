@@ -7,47 +7,13 @@ import json
 import threading
 import time
 
-import pytest
-
-from frontline.monitoring.mqtt import Subscriber
-from frontline.monitoring.tests.conftest import RecordingIngest, clear_session
-
-
-def allow_all(code, token):
-    return token == "tk"
+from frontline.monitoring.tests.conftest import RecordingIngest
 
 
 def payloads(prefix: str, count: int, devices: int = 5, start: int = 0):
     for i in range(start, start + count):
         topic = f"{prefix}/D{i % devices}/telemetry"
         yield topic, json.dumps({"token": "tk", "ts": 1_767_225_600_000 + i, "values": {"v": i}})
-
-
-@pytest.fixture
-def subscribers():
-    """Start subscribers; stop them and forget their sessions at the end of the test."""
-    started: list[Subscriber] = []
-
-    def start(url, client_id, prefix, ingest, **options):
-        subscriber = Subscriber(
-            url=url,
-            client_id=client_id,
-            prefix=prefix,
-            ingest=ingest,
-            authenticate=allow_all,
-            **options,
-        )
-        subscriber.start()
-        assert subscriber.subscribed.wait(5), "no SUBACK from the broker"
-        started.append(subscriber)
-        return subscriber
-
-    yield start
-    for subscriber in started:
-        subscriber.stop()
-        clear_session(
-            f"mqtt://{subscriber.address.host}:{subscriber.address.port}", subscriber.client_id
-        )
 
 
 def test_published_readings_are_batched_ingested_and_acked(

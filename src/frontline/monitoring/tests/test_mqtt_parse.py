@@ -15,9 +15,8 @@ from frontline.monitoring.mqtt import (
     Message,
     PayloadError,
     parse_message,
-    parse_url,
-    subscription_topic,
 )
+from frontline.monitoring.mqtt_subscriber import parse_url, subscription_topic
 from frontline.monitoring.readings import IngestResult
 
 
@@ -256,7 +255,7 @@ def test_large_batches_are_cut_at_message_boundaries_for_the_service(recording):
 
 
 def test_acks_go_out_in_one_write_and_only_on_the_connection_that_delivered():
-    from frontline.monitoring.mqtt import Subscriber
+    from frontline.monitoring.mqtt_subscriber import Subscriber
 
     subscriber = Subscriber(url="mqtt://127.0.0.1:1", client_id="unit", prefix="frontline")
     written = []

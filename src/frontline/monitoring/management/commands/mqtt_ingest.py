@@ -10,7 +10,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from frontline.monitoring.mqtt import Subscriber
+from frontline.monitoring.mqtt_subscriber import Subscriber
 
 log = logging.getLogger("frontline.monitoring.mqtt")
 
