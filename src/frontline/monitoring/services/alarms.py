@@ -539,7 +539,7 @@ def detect_offline(now: datetime | None = None) -> dict[str, int]:
     """Devices silent for longer than their `offline_after_minutes` go offline, and raise
     the offline alarm of their kind. Run by the worker every minute; each device is claimed
     with a conditional UPDATE, so two workers never raise it twice."""
-    from frontline.monitoring.services.devices import device_info
+    from frontline.monitoring.services.devices import device_info, forget_seen
     from frontline.monitoring.services.rules import rule_book
 
     now = now or timezone.now()
@@ -561,6 +561,7 @@ def detect_offline(now: datetime | None = None) -> dict[str, int]:
             )
             if not claimed:
                 continue
+            forget_seen([pk])
             counts["offline"] += 1
             rule = book.offline.get(kind)
             info = device_info(code)

@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -177,10 +178,39 @@ _cache_loaded = 0.0
 _lock = threading.Lock()
 
 
+# The devices this process last marked seen and online, with that moment. Until it is half
+# a minute old, ingest's last-seen UPDATE would match no row of theirs (fresh and online),
+# so a batch leaves them out and a stream of readings costs no statement at all. Written
+# only after commit. The offline sweep needs a minute of silence, so it cannot have taken
+# such a device offline meanwhile, and it forgets the devices it does take offline.
+_seen_online: dict[int, datetime] = {}
+
+
+def not_seen_lately(device_ids: set[int], stale: datetime, watched: set[int]) -> set[int]:
+    """The devices that may need their last-seen time or status written: not marked seen
+    by this process since `stale`, or reporting a fault or its repair (`watched`)."""
+    if not _seen_online:
+        return device_ids
+    seen = _seen_online.get
+    return {pk for pk in device_ids if pk in watched or (seen(pk) or stale) <= stale}
+
+
+def remember_seen(device_ids: list[int], moment: datetime) -> None:
+    if device_ids:
+        transaction.on_commit(lambda: _seen_online.update(dict.fromkeys(device_ids, moment)))
+
+
+def forget_seen(device_ids) -> None:
+    """Devices whose status changed elsewhere (the offline sweep)."""
+    for pk in device_ids:
+        _seen_online.pop(pk, None)
+
+
 def forget_devices_now() -> None:
     global _cache_loaded
     with _lock:
         _cache_loaded = 0.0
+        _seen_online.clear()
 
 
 def forget_devices() -> None:

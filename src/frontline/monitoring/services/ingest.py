@@ -29,7 +29,12 @@ from frontline.monitoring.models import Device, DeviceStatus
 from frontline.monitoring.models.instants import from_micros, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
-from frontline.monitoring.services.devices import DeviceInfo, devices_by_code
+from frontline.monitoring.services.devices import (
+    DeviceInfo,
+    devices_by_code,
+    not_seen_lately,
+    remember_seen,
+)
 from frontline.monitoring.services.rules import evaluate, quiet, rule_book
 
 MAX_BATCH = 20_000
@@ -386,10 +391,14 @@ def mark_seen_ids(
     from offline clears its offline alarm."""
     # Last seen to within half a minute is enough for the offline sweep, and spares a
     # write per device per batch when readings stream in.
+    device_ids = not_seen_lately(device_ids, now - _SEEN_RESOLUTION, faulty | repaired)
+    if not device_ids:
+        return
     adapt = connection.ops.adapt_datetimefield_value
     ids, id_params = _in("id", device_ids)
     watched, watched_params = _in("id", (faulty | repaired) or [0])
     stale, moment = adapt(now - _SEEN_RESOLUTION), adapt(now)
+    online = DeviceStatus.ONLINE.value
     # One statement: refresh who is stale, and return who may change status (not online,
     # or reporting a fault or its repair) along with them.
     with connection.cursor() as cursor:
@@ -397,13 +406,14 @@ def mark_seen_ids(
             "UPDATE monitoring_device SET last_seen_at = CASE WHEN last_seen_at IS NULL "
             "OR last_seen_at < %s THEN %s ELSE last_seen_at END "
             f"WHERE {ids} AND (last_seen_at IS NULL OR last_seen_at < %s OR status <> %s "
-            f"OR {watched}) RETURNING id, status",
-            [stale, moment, *id_params, stale, DeviceStatus.ONLINE.value, *watched_params],
+            f"OR {watched}) RETURNING id, status, last_seen_at = %s",
+            [stale, moment, *id_params, stale, online, *watched_params, moment],
         )
         changes = cursor.fetchall()
     back_online = []
     moves: dict[str, list[int]] = {}
-    for pk, status in changes:
+    refreshed = []
+    for pk, status, seen_now in changes:
         wanted = status
         if pk in faulty:
             wanted = DeviceStatus.FAULT
@@ -413,6 +423,9 @@ def mark_seen_ids(
             moves.setdefault(wanted, []).append(pk)
             if status == DeviceStatus.OFFLINE:
                 back_online.append(pk)
+        if wanted == DeviceStatus.ONLINE and seen_now:
+            refreshed.append(pk)
+    remember_seen(refreshed, now)
     for wanted, pks in moves.items():
         Device.objects.filter(pk__in=pks).update(status=wanted, status_changed_at=now)
     if back_online:

@@ -116,3 +116,62 @@ def test_heartbeat_marks_devices_seen_and_fault_readings_set_the_status(world):
     assert Device.objects.get(pk=device.pk).status == DeviceStatus.FAULT
     ingest_readings([Reading("sm-1", "fault", 0)], source="t")
     assert Device.objects.get(pk=device.pk).status == DeviceStatus.ONLINE
+
+
+def _device_writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE monitoring_device SET last")]
+
+
+def test_a_device_seen_lately_costs_no_statement_until_half_a_minute_passes(
+    world, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from frontline.monitoring.services.alarms import detect_offline
+
+    device, _ = make_device(world.village, code="rc-seen")
+    now = timezone.now()
+
+    def reading(moment, value=100):
+        return [Reading("rc-seen", "residual_current", value, moment)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_readings(reading(now), source="t", now=now)
+    first_seen = Device.objects.get(pk=device.pk).last_seen_at
+    assert first_seen == now
+    with CaptureQueriesContext(connection) as queries:
+        ingest_readings(
+            reading(now + timedelta(seconds=20)), source="t", now=now + timedelta(seconds=20)
+        )
+    assert _device_writes(queries.captured_queries) == []
+    # Half a minute later the time is written again.
+    later = now + timedelta(seconds=31)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        ingest_readings(reading(later), source="t", now=later)
+    assert len(_device_writes(queries.captured_queries)) == 1
+    assert Device.objects.get(pk=device.pk).last_seen_at == later
+    # Silent long enough to go offline: the next reading brings it back online at once.
+    silent = later + timedelta(hours=2)
+    detect_offline(silent)
+    assert Device.objects.get(pk=device.pk).status == DeviceStatus.OFFLINE
+    back = silent + timedelta(seconds=5)
+    ingest_readings(reading(back), source="t", now=back)
+    assert Device.objects.get(pk=device.pk).status == DeviceStatus.ONLINE
+
+
+def test_a_rolled_back_batch_leaves_no_memory_of_the_device_seen(world):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    make_device(world.village, code="rc-undone")
+    now = timezone.now()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ingest_readings([Reading("rc-undone", "residual_current", 1, now)], source="t", now=now)
+        raise RuntimeError("the caller's transaction fails after ingest")
+    with CaptureQueriesContext(connection) as queries:
+        ingest_readings([Reading("rc-undone", "residual_current", 2, now)], source="t", now=now)
+    assert len(_device_writes(queries.captured_queries)) == 1
