@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
 from frontline.monitoring.models import Device, DeviceStatus
-from frontline.monitoring.models.instants import from_micros, to_micros
+from frontline.monitoring.models.instants import EPOCH, MICROSECOND, from_micros, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import (
@@ -41,17 +40,27 @@ MAX_BATCH = 20_000
 _SEEN_RESOLUTION = timedelta(seconds=30)
 
 
-@dataclass(slots=True)
 class Valid:
-    """A reading that passed validation."""
+    """A reading that passed validation. `micros` is its time as stored (microseconds since
+    the epoch); `at`, the same as an aware datetime, is made only where it is read (rules that
+    fire, fault readings): most readings arrive as epoch milliseconds and never need it."""
 
-    index: int
-    device: DeviceInfo
-    metric: str
-    at: datetime
-    value: float
-    detail: dict | None
-    micros: int = 0  # `at` as stored: microseconds since the epoch
+    __slots__ = ("_at", "detail", "device", "index", "metric", "micros", "value")
+
+    def __init__(self, index, device, metric, at, value, detail, micros=0):
+        self.index = index
+        self.device: DeviceInfo = device
+        self.metric: str = metric
+        self._at: datetime | None = at
+        self.value: float = value
+        self.detail: dict | None = detail
+        self.micros: int = micros
+
+    @property
+    def at(self) -> datetime:
+        if self._at is None:
+            self._at = from_micros(self.micros)
+        return self._at
 
 
 def _max_age() -> timedelta:
@@ -111,63 +120,62 @@ def validate(
     whole epoch milliseconds or seconds) with a few dictionary lookups and integer
     comparisons: it runs for every reading. Anything else goes through `_check`, which says
     exactly what is wrong."""
-    devices = devices_by_code()
+    devices = devices_by_code().get
     window = (now - _max_age(), now + _max_skew())
     oldest, newest = to_micros(window[0]), to_micros(window[1])
     limits_of: dict[tuple[str, str], tuple[float, float] | None] = {}
+    limits_get = limits_of.get
     valid: list[Valid] = []
     errors: list[ReadingError] = []
     seen: set[tuple[int, str, int]] = set()
+    remember = seen.add
     repeats = 0
     for index, reading in enumerate(readings):
         item = None
         device, metric, value, at = (
-            devices.get(reading.device), reading.metric, reading.value, reading.at)  # fmt: skip
+            devices(reading.device), reading.metric, reading.value, reading.at)  # fmt: skip
+        kind = type(value)
         if (
             device is not None
+            and (kind is float or kind is int)
             and device.is_active
             and (only_device is None or reading.device == only_device)
-            and type(value) in (float, int)
         ):
             key = (device.kind, metric)
-            limits = limits_of.get(key, False)
+            limits = limits_get(key, False)
             if limits is False:
                 spec = metric_of(*key)
                 limits = limits_of[key] = (spec.low, spec.high) if spec else None
-            micros = _micros_at_once(at)
+            # The common times, read as `parse_time` reads them: whole epoch milliseconds
+            # or seconds (what MQTT and HTTP send), or an aware datetime.
+            kind = type(at)
+            if kind is int:
+                micros = at * 1000 if abs(at) >= 100_000_000_000 else at * 1_000_000
+                at = None
+            elif kind is datetime and at.tzinfo is not None:
+                micros = (at - EPOCH) // MICROSECOND
+            else:
+                micros = None
             if (
                 micros is not None
                 and limits
                 and limits[0] <= value <= limits[1]
                 and oldest <= micros <= newest
             ):
-                if type(at) is not datetime:
-                    at = from_micros(micros)
                 item = Valid(index, device, metric, at, float(value), reading.detail, micros)
         if item is None:
-            item = _check(index, reading, devices, only_device, now, window)
+            item = _check(index, reading, devices_by_code(), only_device, now, window)
             if isinstance(item, ReadingError):
                 errors.append(item)
                 continue
             item.micros = to_micros(item.at)
-        key = (item.device.id, item.metric, item.micros)
-        if key in seen:
+        before = len(seen)
+        remember((item.device.id, item.metric, item.micros))
+        if len(seen) == before:
             repeats += 1
             continue
-        seen.add(key)
         valid.append(item)
     return valid, errors, repeats
-
-
-def _micros_at_once(at) -> int | None:
-    """The time of the common cases in microseconds: an aware datetime, or whole epoch
-    milliseconds or seconds as MQTT and HTTP send them (read as `parse_time` reads them).
-    None for anything else, which `_check` then reads or refuses."""
-    if type(at) is datetime:
-        return to_micros(at) if at.tzinfo is not None else None
-    if type(at) is int:
-        return at * 1000 if abs(at) >= 100_000_000_000 else at * 1_000_000
-    return None
 
 
 def _check(index, reading, devices, only_device, now, window) -> Valid | ReadingError:
