@@ -4,12 +4,7 @@ households, facilities and the history), the forms, and the XLSX import and expo
 
 from __future__ import annotations
 
-import io
-import secrets
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -38,11 +33,12 @@ from frontline.community.services import importing_buildings as importing
 from frontline.community.services.buildings import PLACE_LEVELS
 from frontline.core import services as core_services
 from frontline.core.context_processors import display_name
-from frontline.core.errors import DomainError, PermissionDenied
+from frontline.core.errors import PermissionDenied
 from frontline.core.forms import RegionChoiceField, RevealForm, ServiceForm, regions_with
 from frontline.core.models import Region
 from frontline.core.roles import Capability, can
 from frontline.core.views.common import client_addr, forbidden, paginate, scoped_object_or_404
+from frontline.core.views.imports import handle_import
 from frontline.hazards.models import Hazard
 from frontline.hazards.models.hazards import OPEN_HAZARD_STATES
 
@@ -445,74 +441,21 @@ def building_export(request):
     return xlsx_response(content, "buildings")
 
 
-_SESSION_KEY = "community_building_import"
-
-
-def _pending_path(request) -> Path | None:
-    token = request.session.get(_SESSION_KEY, "")
-    if not token or not token.isalnum():
-        return None
-    path = Path(settings.VAR_DIR) / "imports" / f"{token}.xlsx"
-    return path if path.exists() else None
-
-
-def _forget_pending(request) -> None:
-    path = _pending_path(request)
-    if path is not None:
-        path.unlink(missing_ok=True)
-    request.session.pop(_SESSION_KEY, None)
-
-
-def _keep_pending(request, data: bytes) -> None:
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(16)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    request.session[_SESSION_KEY] = token
-
-
 @login_required
 def building_import(request):
-    """Upload → row-by-row report. A file with errors is kept for this session so that its
-    valid rows can be imported with one button, without choosing the file again."""
     if not can(request.user, Capability.EDIT):
         return no_edit(request)
-    report = None
-    form = ImportForm()
-    status = 200
-    if request.method == "POST" and request.POST.get("action") == "valid_rows":
-        path = _pending_path(request)
-        if path is None:
-            messages.error(request, _("待导入的文件已失效，请重新上传"))
-            return redirect("building_import")
-        try:
-            with path.open("rb") as handle:
-                report = importing.import_buildings(
-                    actor=request.user, file=handle, valid_rows_only=True
-                )
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect("building_import")
-        finally:
-            _forget_pending(request)
-    elif request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            _forget_pending(request)
-            data = form.cleaned_data["file"].read()
-            try:
-                report = importing.import_buildings(
-                    actor=request.user, file=io.BytesIO(data), valid_rows_only=False
-                )
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except DomainError as exc:
-                form.add_error("file", str(exc.details.get("file", exc.message)))
-                status = 422
-            else:
-                if not report.imported and report.valid_rows:
-                    _keep_pending(request, data)
-        else:
-            status = 422
+    outcome = handle_import(
+        request,
+        session_key="community_building_import",
+        run_import=lambda file, valid_rows_only: importing.import_buildings(
+            actor=request.user, file=file, valid_rows_only=valid_rows_only
+        ),
+        make_form=ImportForm,
+        again="building_import",
+    )
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    form, report, status = outcome.form, outcome.report, outcome.status
     context = {"form": form, "report": report, "columns": importing.BUILDING_COLUMNS}
     return render(request, TEMPLATES + "import.html", context, status=status)

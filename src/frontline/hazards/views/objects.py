@@ -5,8 +5,6 @@ plates with their QR codes."""
 from __future__ import annotations
 
 import io
-import secrets
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,11 +20,12 @@ from django.views.decorators.http import require_POST
 
 from frontline.core import services as core_services
 from frontline.core.crypto import mask_phone
-from frontline.core.errors import DomainError, PermissionDenied
+from frontline.core.errors import PermissionDenied
 from frontline.core.forms import RevealForm
 from frontline.core.models import Region
 from frontline.core.roles import Capability, can
 from frontline.core.views.common import client_addr, forbidden, paginate, scoped_object_or_404
+from frontline.core.views.imports import handle_import
 from frontline.hazards import services
 from frontline.hazards.forms_objects import (
     EnterpriseForm,
@@ -451,30 +450,6 @@ def place_export(request):
     return _xlsx_response(services.export_places(actor=request.user, queryset=queryset), "places")
 
 
-def _pending_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-_SESSION_KEY = "hazards_import_pending"
-
-
-def _pending_path(request, session_key: str) -> Path | None:
-    token = request.session.get(session_key, "")
-    if not token or not token.isalnum():
-        return None
-    path = _pending_dir() / f"{token}.xlsx"
-    return path if path.exists() else None
-
-
-def _forget_pending(request, session_key: str) -> None:
-    path = _pending_path(request, session_key)
-    if path is not None:
-        path.unlink(missing_ok=True)
-    request.session.pop(session_key, None)
-
-
 IMPORTS = {
     "enterprise": {
         "service": services.import_enterprises,
@@ -507,44 +482,18 @@ def _import_page(request, kind: str):
     if not can(request.user, Capability.EDIT):
         return _no_edit(request)
     config = IMPORTS[kind]
-    session_key = f"{_SESSION_KEY}_{kind}"
-    report = None
-    form = ImportForm(kind=kind)
-    status = 200
-    if request.method == "POST" and request.POST.get("action") == "valid_rows":
-        path = _pending_path(request, session_key)
-        if path is None:
-            messages.error(request, _("待导入的文件已失效，请重新上传"))
-            return redirect(config["self"])
-        try:
-            with path.open("rb") as handle:
-                report = config["service"](actor=request.user, file=handle, valid_rows_only=True)
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect(config["self"])
-        finally:
-            _forget_pending(request, session_key)
-    elif request.method == "POST":
-        form = ImportForm(request.POST, request.FILES, kind=kind)
-        if form.is_valid():
-            _forget_pending(request, session_key)
-            data = form.cleaned_data["file"].read()
-            try:
-                report = config["service"](
-                    actor=request.user, file=io.BytesIO(data), valid_rows_only=False
-                )
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except DomainError as exc:
-                form.add_error("file", str(exc.details.get("file", exc.message)))
-                status = 422
-            else:
-                if not report.imported and report.valid_rows:
-                    token = secrets.token_hex(16)
-                    (_pending_dir() / f"{token}.xlsx").write_bytes(data)
-                    request.session[session_key] = token
-        else:
-            status = 422
+    outcome = handle_import(
+        request,
+        session_key=f"hazards_import_pending_{kind}",
+        run_import=lambda file, valid_rows_only: config["service"](
+            actor=request.user, file=file, valid_rows_only=valid_rows_only
+        ),
+        make_form=lambda *data: ImportForm(*data, kind=kind),
+        again=config["self"],
+    )
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    form, report, status = outcome.form, outcome.report, outcome.status
     context = {"form": form, "report": report, "kind": kind, "urls": config}
     return render(request, TEMPLATES + "import.html", context, status=status)
 

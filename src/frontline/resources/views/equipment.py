@@ -5,12 +5,8 @@ teams and experts)."""
 
 from __future__ import annotations
 
-import io
-import secrets
 from datetime import timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -27,6 +23,7 @@ from frontline.core.models import Region
 from frontline.core.roles import Capability as Can
 from frontline.core.roles import can
 from frontline.core.views.common import forbidden, paginate, scoped_object_or_404
+from frontline.core.views.imports import handle_import
 from frontline.resources.forms_units import (
     CheckForm,
     EquipmentForm,
@@ -289,70 +286,25 @@ IMPORTS = {
 _SESSION_KEY = "resources_units_import"
 
 
-def _pending_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _pending_path(request, key: str) -> Path | None:
-    token = request.session.get(key, "")
-    if not token or not token.isalnum():
-        return None
-    path = _pending_dir() / f"{token}.xlsx"
-    return path if path.exists() else None
-
-
-def _forget(request, key: str) -> None:
-    path = _pending_path(request, key)
-    if path is not None:
-        path.unlink(missing_ok=True)
-    request.session.pop(key, None)
-
-
 def import_page(request, kind: str):
     """Upload → report. A file with errors is kept for this session so the user can import
     its valid rows with one button, without choosing the file again."""
     if not can(request.user, Can.MANAGE_RESOURCES):
         return forbidden(request, _("您没有管理应急资源的权限"))
     config = IMPORTS[kind]
-    key = f"{_SESSION_KEY}_{kind}"
-    report, form, status = None, UnitImportForm(), 200
-    if request.method == "POST" and request.POST.get("action") == "valid_rows":
-        path = _pending_path(request, key)
-        if path is None:
-            messages.error(request, _("待导入的文件已失效，请重新上传"))
-            return redirect(config["self"])
-        try:
-            with path.open("rb") as handle:
-                report = config["service"](actor=request.user, file=handle, valid_rows_only=True)
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect(config["self"])
-        finally:
-            _forget(request, key)
-    elif request.method == "POST":
-        form = UnitImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            _forget(request, key)
-            data = form.cleaned_data["file"].read()
-            try:
-                report = config["service"](
-                    actor=request.user, file=io.BytesIO(data), valid_rows_only=False
-                )
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except DomainError as exc:
-                form.add_error("file", str(exc.details.get("file", exc.message)))
-                status = 422
-            else:
-                if not report.imported and report.valid_rows:
-                    token = secrets.token_hex(16)
-                    (_pending_dir() / f"{token}.xlsx").write_bytes(data)
-                    request.session[key] = token
-                if report.errors:
-                    status = 422 if not report.imported else 200
-        else:
-            status = 422
+    outcome = handle_import(
+        request,
+        session_key=f"{_SESSION_KEY}_{kind}",
+        run_import=lambda file, valid_rows_only: config["service"](
+            actor=request.user, file=file, valid_rows_only=valid_rows_only
+        ),
+        make_form=UnitImportForm,
+        again=config["self"],
+    )
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    form, report, status = outcome.form, outcome.report, outcome.status
+    if report is not None and report.errors and not report.imported and status == 200:
+        status = 422
     context = {"form": form, "report": report, "kind": kind, "urls": config}
     return render(request, T + "team_import.html", context, status=status)

@@ -9,11 +9,6 @@ changes, so a page left open on the station's screen costs one small query per p
 
 from __future__ import annotations
 
-import io
-import secrets
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q, Sum
@@ -30,6 +25,7 @@ from frontline.core.errors import DomainError, PermissionDenied
 from frontline.core.models import Region
 from frontline.core.roles import Capability, can
 from frontline.core.views.common import forbidden, paginate, scoped_object_or_404
+from frontline.core.views.imports import handle_import
 from frontline.resources.forms_shelters import ImportForm, NoteForm, ShelterForm
 from frontline.resources.models import (
     Evacuee,
@@ -301,74 +297,21 @@ def shelter_export(request):
     )
 
 
-_SESSION_KEY = "resources_shelter_import"
-
-
-def _pending_path(request) -> Path | None:
-    token = request.session.get(_SESSION_KEY, "")
-    if not token or not token.isalnum():
-        return None
-    path = Path(settings.VAR_DIR) / "imports" / f"{token}.xlsx"
-    return path if path.exists() else None
-
-
-def _forget_pending(request) -> None:
-    path = _pending_path(request)
-    if path is not None:
-        path.unlink(missing_ok=True)
-    request.session.pop(_SESSION_KEY, None)
-
-
-def _keep_pending(request, data: bytes) -> None:
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(16)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    request.session[_SESSION_KEY] = token
-
-
 @login_required
 def shelter_import(request):
-    """Upload → row-by-row report. A file with errors is kept for this session so that its
-    valid rows can be imported with one button, without choosing the file again."""
     if not can(request.user, Capability.MANAGE_RESOURCES):
         return no_manage(request)
-    report = None
-    form = ImportForm()
-    status = 200
-    if request.method == "POST" and request.POST.get("action") == "valid_rows":
-        path = _pending_path(request)
-        if path is None:
-            messages.error(request, _("待导入的文件已失效，请重新上传"))
-            return redirect("shelter_import")
-        try:
-            with path.open("rb") as handle:
-                report = importing.import_shelters(
-                    actor=request.user, file=handle, valid_rows_only=True
-                )
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect("shelter_import")
-        finally:
-            _forget_pending(request)
-    elif request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            _forget_pending(request)
-            data = form.cleaned_data["file"].read()
-            try:
-                report = importing.import_shelters(
-                    actor=request.user, file=io.BytesIO(data), valid_rows_only=False
-                )
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except DomainError as exc:
-                form.add_error("file", str(exc.details.get("file", exc.message)))
-                status = 422
-            else:
-                if not report.imported and report.valid_rows:
-                    _keep_pending(request, data)
-        else:
-            status = 422
+    outcome = handle_import(
+        request,
+        session_key="resources_shelter_import",
+        run_import=lambda file, valid_rows_only: importing.import_shelters(
+            actor=request.user, file=file, valid_rows_only=valid_rows_only
+        ),
+        make_form=ImportForm,
+        again="shelter_import",
+    )
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    form, report, status = outcome.form, outcome.report, outcome.status
     context = {"form": form, "report": report, "columns": importing.SHELTER_COLUMNS}
     return render(request, TEMPLATES + "shelter_import.html", context, status=status)

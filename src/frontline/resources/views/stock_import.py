@@ -7,19 +7,14 @@ only ever offers to upload a corrected file."""
 
 from __future__ import annotations
 
-import io
-import secrets
-from pathlib import Path
-
-from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.http import HttpResponse
+from django.shortcuts import render
 
 from frontline.core.errors import DomainError, PermissionDenied
 from frontline.core.roles import Capability, can
 from frontline.core.views.common import forbidden
+from frontline.core.views.imports import handle_import
 from frontline.resources.forms_stock import ImportForm
 from frontline.resources.services import importing_stock, importing_stock_depots
 from frontline.resources.views.depots import filtered_depots, no_manage
@@ -37,29 +32,6 @@ def depot_export(request):
     return xlsx_response(content, "depots")
 
 
-def _pending_path(request) -> Path | None:
-    token = request.session.get(_SESSION_KEY, "")
-    if not token or not token.isalnum():
-        return None
-    path = Path(settings.VAR_DIR) / "imports" / f"{token}.xlsx"
-    return path if path.exists() else None
-
-
-def _forget_pending(request) -> None:
-    path = _pending_path(request)
-    if path is not None:
-        path.unlink(missing_ok=True)
-    request.session.pop(_SESSION_KEY, None)
-
-
-def _keep_pending(request, data: bytes) -> None:
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(16)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    request.session[_SESSION_KEY] = token
-
-
 def _render(request, template: str, form, report, status: int, **extra):
     context = {
         "form": form,
@@ -75,41 +47,18 @@ def _render(request, template: str, form, report, status: int, **extra):
 def depot_import(request):
     if not can(request.user, Capability.MANAGE_RESOURCES):
         return no_manage(request)
-    report, form, status = None, ImportForm(), 200
-    if request.method == "POST" and request.POST.get("action") == "valid_rows":
-        path = _pending_path(request)
-        if path is None:
-            messages.error(request, _("待导入的文件已失效，请重新上传"))
-            return redirect("depot_import")
-        try:
-            with path.open("rb") as handle:
-                report = importing_stock_depots.import_depots(
-                    actor=request.user, file=handle, valid_rows_only=True
-                )
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-            return redirect("depot_import")
-        finally:
-            _forget_pending(request)
-    elif request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            _forget_pending(request)
-            data = form.cleaned_data["file"].read()
-            try:
-                report = importing_stock_depots.import_depots(
-                    actor=request.user, file=io.BytesIO(data)
-                )
-            except PermissionDenied as exc:
-                return forbidden(request, exc.message)
-            except DomainError as exc:
-                form.add_error("file", str(exc.details.get("file", exc.message)))
-                status = 422
-            else:
-                if not report.imported and report.valid_rows:
-                    _keep_pending(request, data)
-        else:
-            status = 422
+    outcome = handle_import(
+        request,
+        session_key=_SESSION_KEY,
+        run_import=lambda file, valid_rows_only: importing_stock_depots.import_depots(
+            actor=request.user, file=file, valid_rows_only=valid_rows_only
+        ),
+        make_form=ImportForm,
+        again="depot_import",
+    )
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    form, report, status = outcome.form, outcome.report, outcome.status
     return _render(
         request,
         "import_depots.html",
