@@ -445,17 +445,15 @@ def building_export(request):
 def building_import(request):
     if not can(request.user, Capability.EDIT):
         return no_edit(request)
-    outcome = handle_import(
+    page = handle_import(
         request,
-        session_key="community_building_import",
-        run_import=lambda file, valid_rows_only: importing.import_buildings(
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=ImportForm,
-        again="building_import",
+        "community_building_import",
+        importing.import_buildings,
+        ImportForm,
+        "building_import",
     )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     context = {"form": form, "report": report, "columns": importing.BUILDING_COLUMNS}
     return render(request, TEMPLATES + "import.html", context, status=status)

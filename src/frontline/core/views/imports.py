@@ -65,19 +65,22 @@ class ImportOutcome:
 
 def handle_import(
     request,
-    *,
     session_key: str,
-    run_import: Callable[..., Any],
+    service: Callable[..., Any],
     make_form: Callable[..., Any],
-    again: str | Callable[[], HttpResponse],
+    again: str,
 ) -> ImportOutcome | HttpResponse:
     """Run one request of an import page.
 
-    `run_import(file, valid_rows_only=…)` imports a file and returns its report;
+    `service(actor=…, file=…, valid_rows_only=…)` imports a file and returns its report;
     `make_form(data, files)` builds the upload form (unbound without arguments); `again` is
-    where "import the valid rows" sends the user back when the kept file is gone: a URL
-    name, or a function returning the response. The caller renders the outcome with its own
-    template; a response (a redirect, a 403) is returned as it is."""
+    the URL name "import the valid rows" sends the user back to when the kept file is gone.
+    The caller renders the outcome with its own template; a response (a redirect, a 403)
+    is returned as it is."""
+
+    def run_import(file, *, valid_rows_only: bool):
+        return service(actor=request.user, file=file, valid_rows_only=valid_rows_only)
+
     pending = PendingUpload(request, session_key)
     if request.method == "POST" and request.POST.get("action") == "valid_rows":
         return _import_kept(request, pending, run_import, make_form, again)
@@ -101,19 +104,16 @@ def handle_import(
 
 
 def _import_kept(request, pending: PendingUpload, run_import, make_form, again):
-    def back() -> HttpResponse:
-        return again() if callable(again) else redirect(again)
-
     path = pending.path()
     if path is None:
         messages.error(request, _("待导入的文件已失效，请重新上传"))
-        return back()
+        return redirect(again)
     try:
         with path.open("rb") as handle:
             report = run_import(handle, valid_rows_only=True)
     except DomainError as exc:
         messages.error(request, str(exc.message))
-        return back()
+        return redirect(again)
     finally:
         pending.forget()
     return ImportOutcome(form=make_form(), report=report)

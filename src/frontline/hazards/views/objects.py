@@ -482,18 +482,16 @@ def _import_page(request, kind: str):
     if not can(request.user, Capability.EDIT):
         return _no_edit(request)
     config = IMPORTS[kind]
-    outcome = handle_import(
+    page = handle_import(
         request,
-        session_key=f"hazards_import_pending_{kind}",
-        run_import=lambda file, valid_rows_only: config["service"](
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=lambda *data: ImportForm(*data, kind=kind),
-        again=config["self"],
+        f"hazards_import_pending_{kind}",
+        config["service"],
+        lambda *data: ImportForm(*data, kind=kind),
+        config["self"],
     )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     context = {"form": form, "report": report, "kind": kind, "urls": config}
     return render(request, TEMPLATES + "import.html", context, status=status)
 

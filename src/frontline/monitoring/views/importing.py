@@ -67,18 +67,10 @@ def device_import(request):
         tokens.forget()  # once
         return _xlsx(content, "device-tokens")
 
-    outcome = handle_import(
-        request,
-        session_key=PENDING,
-        run_import=lambda file, valid_rows_only: import_devices(
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=DeviceImportForm,
-        again="device_import",
-    )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    page = handle_import(request, PENDING, import_devices, DeviceImportForm, "device_import")
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     if report is not None and report.imported and report.tokens:
         tokens.keep(tokens_workbook(report.tokens))
     context = {

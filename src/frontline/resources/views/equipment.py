@@ -292,18 +292,12 @@ def import_page(request, kind: str):
     if not can(request.user, Can.MANAGE_RESOURCES):
         return forbidden(request, _("您没有管理应急资源的权限"))
     config = IMPORTS[kind]
-    outcome = handle_import(
-        request,
-        session_key=f"{_SESSION_KEY}_{kind}",
-        run_import=lambda file, valid_rows_only: config["service"](
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=UnitImportForm,
-        again=config["self"],
+    page = handle_import(
+        request, f"{_SESSION_KEY}_{kind}", config["service"], UnitImportForm, config["self"]
     )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     if report is not None and report.errors and not report.imported and status == 200:
         status = 422
     context = {"form": form, "report": report, "kind": kind, "urls": config}

@@ -301,17 +301,11 @@ def shelter_export(request):
 def shelter_import(request):
     if not can(request.user, Capability.MANAGE_RESOURCES):
         return no_manage(request)
-    outcome = handle_import(
-        request,
-        session_key="resources_shelter_import",
-        run_import=lambda file, valid_rows_only: importing.import_shelters(
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=ImportForm,
-        again="shelter_import",
+    page = handle_import(
+        request, "resources_shelter_import", importing.import_shelters, ImportForm, "shelter_import"
     )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     context = {"form": form, "report": report, "columns": importing.SHELTER_COLUMNS}
     return render(request, TEMPLATES + "shelter_import.html", context, status=status)

@@ -47,18 +47,12 @@ def _render(request, template: str, form, report, status: int, **extra):
 def depot_import(request):
     if not can(request.user, Capability.MANAGE_RESOURCES):
         return no_manage(request)
-    outcome = handle_import(
-        request,
-        session_key=_SESSION_KEY,
-        run_import=lambda file, valid_rows_only: importing_stock_depots.import_depots(
-            actor=request.user, file=file, valid_rows_only=valid_rows_only
-        ),
-        make_form=ImportForm,
-        again="depot_import",
+    page = handle_import(
+        request, _SESSION_KEY, importing_stock_depots.import_depots, ImportForm, "depot_import"
     )
-    if isinstance(outcome, HttpResponse):
-        return outcome
-    form, report, status = outcome.form, outcome.report, outcome.status
+    if isinstance(page, HttpResponse):
+        return page
+    form, report, status = page.form, page.report, page.status
     return _render(
         request,
         "import_depots.html",
