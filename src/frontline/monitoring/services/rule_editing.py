@@ -1,9 +1,13 @@
 """The rule editor: station chiefs and county administrators change thresholds.
 
-A default rule (no device) applies to every device of its kind in every region, so only a
-county administrator changes it; a station chief (or a county administrator) gives one
-device of their region its own rule of the same alarm type (an override), changes it and
-removes it again.
+A default rule (no device) applies to every device of its kind in every region of the
+installation, so only an administrator of the whole installation changes it: a county
+administrator whose region is the top of the region tree (the county, in an installation of
+one county). Where several counties share an installation under their city, a county
+administrator would otherwise change the thresholds of the neighbouring counties; there the
+county gives its devices overrides instead. A station chief (or a county administrator)
+gives one device of their region its own rule of the same alarm type (an override), changes
+it and removes it again.
 
 Every change is one transaction, validated field by field with `Cleaner`, and recorded by
 django-auditlog: `Rule` is registered through AUDITLOG_INCLUDE_ALL_MODELS (settings), so
@@ -54,14 +58,18 @@ def _is_superuser(user) -> bool:
 
 
 def can_edit_rule(user, rule: Rule) -> bool:
-    """Default rules: county administrators. Overrides: station chiefs and county
-    administrators whose region covers the device."""
+    """Default rules: county administrators of the whole installation (their region has no
+    parent). Overrides: station chiefs and county administrators whose region covers the
+    device."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if _is_superuser(user):
         return True
     if rule.device_id is None:
-        return any(a.role == Role.COUNTY_ADMIN for a in active_assignments(user))
+        return any(
+            a.role == Role.COUNTY_ADMIN and a.region.parent_id is None
+            for a in active_assignments(user)
+        )
     return can_edit_device_rules(user, rule.device)
 
 
@@ -84,12 +92,18 @@ def is_rule_editor(user) -> bool:
     return _is_superuser(user) or any(a.role in RULE_EDITOR_ROLES for a in active_assignments(user))
 
 
+def default_rules_refusal() -> str:
+    return _(
+        "默认告警规则适用于全平台，只有最上级区划的区县管理员可以修改；其他辖区请为设备设置专用规则"
+    )
+
+
 def _require_editor(actor, rule: Rule) -> None:
     if actor is None:
         return
     if not can_edit_rule(actor, rule):
         if rule.device_id is None:
-            raise PermissionDenied(_("只有区县管理员可以修改默认告警规则"))
+            raise PermissionDenied(default_rules_refusal())
         raise PermissionDenied(_("只有站长和区县管理员可以修改告警规则"))
 
 

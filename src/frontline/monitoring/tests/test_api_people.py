@@ -336,9 +336,8 @@ def test_default_rules_only_by_county_admins(world, people):
     )
     url = f"{API}/rules/{rule.pk}"
     response = send(world.client_for(people["chief"]), "put", url, {"threshold": 450})
-    assert (
-        response.status_code == 403
-        and response.json()["message"] == "只有区县管理员可以修改默认告警规则"
+    assert response.status_code == 403 and response.json()["message"].startswith(
+        "默认告警规则适用于全平台"
     )
     response = send(
         world.client_for(world.parent), "put", url, {"threshold": 450, "enabled": False}
@@ -367,6 +366,31 @@ def test_rule_validation_errors_are_chinese_and_per_field(world, people, changes
     assert response.json()["details"][field] == message
     rule.refresh_from_db()
     assert rule.threshold == 500 and rule.clear_threshold == 400
+
+
+def test_default_rules_belong_to_the_top_of_the_installation(world):
+    """Where counties share an installation under their city, one county's administrator
+    may not change the thresholds every other county uses; the city's may."""
+    from frontline.core.errors import PermissionDenied
+    from frontline.core.models import RegionLevel
+    from frontline.core.testing import make_region
+    from frontline.monitoring.services.rule_editing import can_edit_rule, update_rule
+
+    city = make_region("330700", RegionLevel.CITY, name="金华市")
+    county = make_region("330702", RegionLevel.COUNTY, city, name="婺城区")
+    county_admin = make_user(Role.COUNTY_ADMIN, county, "wucheng-admin")
+    city_admin = make_user(Role.COUNTY_ADMIN, city, "jinhua-admin")
+    rule = Rule.objects.get(
+        kind="residual_current", alarm_type="residual_current_alarm", device=None
+    )
+    assert not can_edit_rule(county_admin, rule)
+    with pytest.raises(PermissionDenied):
+        update_rule(actor=county_admin, rule=rule, changes={"threshold": 450})
+    rule.refresh_from_db()
+    assert rule.threshold == 500
+    assert can_edit_rule(city_admin, rule)
+    # The county of the world (no city above it) runs an installation of its own.
+    assert can_edit_rule(world.parent, rule)
 
 
 def test_repeat_rule_needs_a_count_and_a_window(world, people):

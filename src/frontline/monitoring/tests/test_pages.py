@@ -282,7 +282,7 @@ def test_rule_editor_in_place_with_chinese_errors(world, chief):
     default = Rule.objects.get(kind="residual_current", alarm_type="residual_current_alarm",
                                device=None)  # fmt: skip
     denied = client.post(f"/monitoring/rules/{default.pk}/edit/", data)
-    assert denied.status_code == 403 and "只有区县管理员可以修改默认告警规则" in text(denied)
+    assert denied.status_code == 403 and "默认告警规则适用于全平台" in text(denied)
     parent = world.client_for(world.parent)
     assert parent.post(f"/monitoring/rules/{default.pk}/edit/", data, **HTMX).status_code == 200
     default.refresh_from_db()

@@ -108,7 +108,7 @@ def rule_edit(request, pk: int):
     rule = _visible_rule(request, pk)
     if not rule.editable:
         message = (
-            _("只有区县管理员可以修改默认告警规则")
+            rule_editing.default_rules_refusal()
             if rule.device_id is None
             else _("只有站长和区县管理员可以修改告警规则")
         )
