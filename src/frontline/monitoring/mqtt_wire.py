@@ -63,30 +63,37 @@ def _fresh_in_packet() -> dict:
 
 
 class MalformedFrame(ValueError):
-    """A remaining length longer than MQTT's four bytes: the stream cannot be resynchronised."""
+    """A length longer than MQTT's four bytes: the stream cannot be resynchronised."""
 
 
-def split_packet(buffer: bytes | bytearray, start: int) -> tuple[int, int, int] | None:
-    """(first byte, body start, body end) of the packet at `start`, or None while the buffer
-    does not hold all of it yet."""
-    end = len(buffer)
-    position = start + 1
-    length = 0
+def read_varint(buffer: bytes | bytearray, position: int, end: int) -> tuple[int, int] | None:
+    """MQTT's variable byte integer at `position`: (value, position after it), or None when
+    it runs past `end`. More than four bytes raises MalformedFrame."""
+    value = 0
     shift = 0
     while True:
         if position >= end:
             return None
         byte = buffer[position]
         position += 1
-        length |= (byte & 0x7F) << shift
+        value |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            break
+            return value, position
         shift += 7
         if shift > 21:
-            raise MalformedFrame("remaining length longer than four bytes")
-    if position + length > end:
+            raise MalformedFrame("variable byte integer longer than four bytes")
+
+
+def split_packet(buffer: bytes | bytearray, start: int) -> tuple[int, int, int] | None:
+    """(first byte, body start, body end) of the packet at `start`, or None while the buffer
+    does not hold all of it yet."""
+    found = read_varint(buffer, start + 1, len(buffer))
+    if found is None:
         return None
-    return buffer[start], position, position + length
+    length, body = found
+    if body + length > len(buffer):
+        return None
+    return buffer[start], body, body + length
 
 
 def read_publish(
@@ -112,20 +119,13 @@ def read_publish(
         mid = (buffer[position] << 8) | buffer[position + 1]
         position += 2
     if v5:
-        properties = 0
-        shift = 0
-        while True:
-            if position >= end or shift > 21:
-                return None
-            byte = buffer[position]
-            position += 1
-            properties |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                break
-            shift += 7
-        position += properties
-        if position > end:
+        try:
+            found = read_varint(buffer, position, end)
+        except MalformedFrame:
             return None
+        if found is None or found[0] + found[1] > end:
+            return None
+        position = found[0] + found[1]
     return topic, bytes(buffer[position:end]), mid, qos
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from frontline.core.errors import InvalidInput
 from frontline.monitoring.kinds import metric_of
 from frontline.monitoring.models import Device, DeviceStatus
-from frontline.monitoring.models.instants import EPOCH, MICROSECOND, from_micros, to_micros
+from frontline.monitoring.models.instants import from_micros, to_micros
 from frontline.monitoring.readings import IngestResult, Reading, ReadingError
 from frontline.monitoring.services import alarms
 from frontline.monitoring.services.devices import (
@@ -45,10 +45,9 @@ class Valid:
     the epoch); `at`, the same as an aware datetime, is made only where it is read (rules that
     fire, fault readings): most readings arrive as epoch milliseconds and never need it."""
 
-    __slots__ = ("_at", "detail", "device", "index", "metric", "micros", "value")
+    __slots__ = ("_at", "detail", "device", "metric", "micros", "value")
 
-    def __init__(self, index, device, metric, at, value, detail, micros=0):
-        self.index = index
+    def __init__(self, device, metric, at, value, detail, micros=0):
         self.device: DeviceInfo = device
         self.metric: str = metric
         self._at: datetime | None = at
@@ -153,7 +152,7 @@ def validate(
                 micros = at * 1000 if abs(at) >= 100_000_000_000 else at * 1_000_000
                 at = None
             elif kind is datetime and at.tzinfo is not None:
-                micros = (at - EPOCH) // MICROSECOND
+                micros = to_micros(at)
             else:
                 micros = None
             if (
@@ -162,7 +161,7 @@ def validate(
                 and limits[0] <= value <= limits[1]
                 and oldest <= micros <= newest
             ):
-                item = Valid(index, device, metric, at, float(value), reading.detail, micros)
+                item = Valid(device, metric, at, float(value), reading.detail, micros)
         if item is None:
             item = _check(index, reading, devices_by_code(), only_device, now, window)
             if isinstance(item, ReadingError):
@@ -210,7 +209,7 @@ def _check(index, reading, devices, only_device, now, window) -> Valid | Reading
         return refuse(
             "time_too_old", _("时间早于 %(days)d 天前，不再接收") % {"days": _max_age().days}
         )
-    return Valid(index, device, metric, at, value, reading.detail)
+    return Valid(device, metric, at, value, reading.detail)
 
 
 def ingest_readings(
